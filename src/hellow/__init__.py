@@ -1,0 +1,3 @@
+"""Hellow: self-hosted real-time chat."""
+
+__version__ = "0.1.0"
