@@ -11,7 +11,6 @@ Both pass `tests/bus/test_bus_contract.py` unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -65,14 +64,23 @@ class Event:
         )
 
 
-Deliver = Callable[[Event], None]
-Resync = Callable[[], None]
+class BusListener(Protocol):
+    """What a bus reports to (the process's `Hub`)."""
+
+    def deliver(self, event: Event) -> None:
+        """An event published by any process, this one included."""
+
+    def bus_lost(self) -> None:
+        """The bus connection dropped: open streams are closed, clients reconnect and resume."""
+
+    def bus_restored(self) -> None:
+        """The bus is back; messages may have been missed, so streams catch up from the log."""
 
 
 class Bus(Protocol):
-    async def start(self, deliver: Deliver, resync: Resync) -> None:
-        """Begin calling `deliver` for every event published by any process (this one too),
-        in publish order per publisher; call `resync` whenever messages may have been lost."""
+    async def start(self, listener: BusListener) -> None:
+        """Begin reporting to `listener` every event published by any process (this one too),
+        in publish order per publisher."""
 
     async def publish(self, event: Event) -> None: ...
     async def ping(self) -> None:

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from .base import Deliver, Event, Resync
+from .base import BusListener, Event
 
 
 class LocalBus:
     def __init__(self) -> None:
-        self._deliver: Deliver | None = None
+        self._listener: BusListener | None = None
 
-    async def start(self, deliver: Deliver, resync: Resync) -> None:
-        self._deliver = deliver
+    async def start(self, listener: BusListener) -> None:
+        self._listener = listener
 
     async def publish(self, event: Event) -> None:
-        if self._deliver is not None:
-            self._deliver(event)
+        if self._listener is not None:
+            self._listener.deliver(event)
 
     async def ping(self) -> None:
         return None
 
     async def close(self) -> None:
-        self._deliver = None
+        self._listener = None
