@@ -20,71 +20,45 @@ def _env(*names: str) -> str | None:
     return None
 
 
+def _opt(default: Any, env: str | tuple[str, ...], help: str) -> Any:
+    names = (env,) if isinstance(env, str) else env
+    return field(default=default, metadata={"env": names, "help": help})
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    host: str = field(default="127.0.0.1", metadata={"env": ("HELLOW_HOST",), "help": "listen address"})
-    port: int = field(default=8000, metadata={"env": ("HELLOW_PORT",), "help": "listen port"})
-    data_dir: Path = field(
-        default=Path("./hellow-data"),
-        metadata={"env": ("HELLOW_DATA_DIR",), "help": "SQLite database and the generated secret"},
+    host: str = _opt("127.0.0.1", "HELLOW_HOST", "listen address")
+    port: int = _opt(8000, "HELLOW_PORT", "listen port")
+    data_dir: Path = _opt(
+        Path("./hellow-data"), "HELLOW_DATA_DIR", "SQLite database and the generated secret"
     )
-    redis_url: str | None = field(
-        default=None,
-        metadata={
-            "env": ("HELLOW_REDIS_URL", "REDIS_URL", "KV_URL"),
-            "help": "set: Redis store and bus instead of SQLite",
-        },
+    redis_url: str | None = _opt(
+        None,
+        ("HELLOW_REDIS_URL", "REDIS_URL", "KV_URL"),
+        "set: Redis store and bus instead of SQLite",
     )
-    redis_prefix: str = field(
-        default="hellow:v1:", metadata={"env": ("HELLOW_REDIS_PREFIX",), "help": "Redis key prefix"}
+    redis_prefix: str = _opt("hellow:v1:", "HELLOW_REDIS_PREFIX", "Redis key prefix")
+    jwt_secret: str | None = _opt(
+        None, ("HELLOW_JWT_SECRET", "JWT_SECRET"), "token signing key (default: generated, kept)"
     )
-    jwt_secret: str | None = field(
-        default=None,
-        metadata={"env": ("HELLOW_JWT_SECRET", "JWT_SECRET"), "help": "token signing key"},
+    idle_timeout_s: int = _opt(300, "HELLOW_IDLE_TIMEOUT_S", "auto-logout after this inactivity")
+    session_max_s: int = _opt(43200, "HELLOW_SESSION_MAX_S", "longest life of one session")
+    heartbeat_s: float = _opt(15.0, "HELLOW_HEARTBEAT_S", "SSE ping interval")
+    log_format: str = _opt("text", "HELLOW_LOG_FORMAT", "`json` for structured logs")
+    retention_days: float | None = _opt(
+        None, "HELLOW_RETENTION_DAYS", "trim resume-log events older than this (messages stay)"
     )
-    idle_timeout_s: int = field(
-        default=300,
-        metadata={"env": ("HELLOW_IDLE_TIMEOUT_S",), "help": "auto-logout after this much inactivity"},
+    send_rate_per_s: float = _opt(
+        20.0, "HELLOW_SEND_RATE_PER_S", "sends per user per second (bursts of 3x allowed)"
     )
-    session_max_s: int = field(
-        default=43200,
-        metadata={"env": ("HELLOW_SESSION_MAX_S",), "help": "longest life of one session"},
+    login_max_failures: int = _opt(
+        10, "HELLOW_LOGIN_MAX_FAILURES", "failed sign-ins per account per window (per address 5x)"
     )
-    heartbeat_s: float = field(
-        default=15.0, metadata={"env": ("HELLOW_HEARTBEAT_S",), "help": "SSE ping interval"}
+    login_window_s: int = _opt(300, "HELLOW_LOGIN_WINDOW_S", "sign-in throttle window")
+    stream_queue_bytes: int = _opt(
+        1 << 20, "HELLOW_STREAM_QUEUE_BYTES", "bytes queued for a slow stream before it is cut"
     )
-    log_format: str = field(
-        default="text", metadata={"env": ("HELLOW_LOG_FORMAT",), "help": "`json` for structured logs"}
-    )
-    retention_days: float | None = field(
-        default=None,
-        metadata={"env": ("HELLOW_RETENTION_DAYS",), "help": "trim resume-log events older than this"},
-    )
-    send_rate_per_s: float = field(
-        default=20.0,
-        metadata={"env": ("HELLOW_SEND_RATE_PER_S",), "help": "sends per user per second (burst 3x)"},
-    )
-    login_max_failures: int = field(
-        default=10,
-        metadata={
-            "env": ("HELLOW_LOGIN_MAX_FAILURES",),
-            "help": "failed sign-ins per account per window before 429 (per address: 5x)",
-        },
-    )
-    login_window_s: int = field(
-        default=300, metadata={"env": ("HELLOW_LOGIN_WINDOW_S",), "help": "sign-in throttle window"}
-    )
-    stream_queue_bytes: int = field(
-        default=1 << 20,
-        metadata={
-            "env": ("HELLOW_STREAM_QUEUE_BYTES",),
-            "help": "bytes queued for one slow event stream before it is closed",
-        },
-    )
-    test_hooks: bool = field(
-        default=False,
-        metadata={"env": ("HELLOW_TEST_HOOKS",), "help": "enable /api/test/* hooks (tests only)"},
-    )
+    test_hooks: bool = _opt(False, "HELLOW_TEST_HOOKS", "enable /api/test/* hooks (tests only)")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

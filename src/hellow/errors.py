@@ -1,18 +1,18 @@
 """The error hierarchy. Each error knows its HTTP status; `problem.py` renders it.
 
-    HellowError
-    ├── BadRequest (400)        malformed JSON, unreadable body
-    ├── Unauthorized (401)      not signed in, token invalid, session ended
-    ├── Forbidden (403)         signed in but not allowed (CSRF header missing, not the author)
-    ├── NotFound (404)          unknown, or not visible to you
-    ├── Conflict (409)          e.g. username taken, members of a direct conversation
-    ├── Gone (410)              the message was deleted
-    ├── PayloadTooLarge (413)
-    ├── UnsupportedMediaType (415)
-    ├── Invalid (422)           a field is invalid: carries [{field, message}]
-    ├── Throttled (429)         carries retry_after seconds
-    ├── StoreCorrupt (500)      stored data of the wrong type or unparseable: never "repaired"
-    └── Unavailable (503)       the store or bus does not answer
+HellowError
+├── BadRequest (400)        malformed JSON, unreadable body
+├── Unauthorized (401)      not signed in, token invalid, session ended
+├── Forbidden (403)         signed in but not allowed (CSRF header missing, not the author)
+├── NotFound (404)          unknown, or not visible to you
+├── Conflict (409)          e.g. username taken, members of a direct conversation
+├── Gone (410)              the message was deleted
+├── PayloadTooLarge (413)
+├── UnsupportedMediaType (415)
+├── Invalid (422)           a field is invalid: carries [{field, message}]
+├── Throttled (429)         carries retry_after seconds
+├── StoreCorrupt (500)      stored data of the wrong type or unparseable: never "repaired"
+└── Unavailable (503)       the store or bus does not answer
 """
 
 from __future__ import annotations

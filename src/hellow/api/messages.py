@@ -1,0 +1,61 @@
+"""`/api/conversations/{id}/messages`: history, send, edit, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from .. import wire
+from .deps import PrincipalDep, ServicesDep, json
+from .models import EditMessage, SendMessage
+
+router = APIRouter(prefix="/api/conversations/{conversation_id}/messages", tags=["messages"])
+
+Seq = Annotated[int | None, Query(ge=0, le=2**53)]
+
+
+@router.get("", summary="A page of history, ascending by seq")
+async def history(
+    conversation_id: str,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    before: Seq = None,
+    after: Seq = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    page, more = await services.chat.messages(
+        principal.user_id, conversation_id, before, after, limit
+    )
+    return json({"messages": [wire.message(m) for m in page], "has_more": more})
+
+
+@router.post("", status_code=201, summary="Send (idempotent by client_id)")
+async def send(
+    conversation_id: str, body: SendMessage, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    message, created = await services.chat.send(
+        principal.user_id, conversation_id, body.client_id, body.body, body.reply_to
+    )
+    return json(wire.message(message), 201 if created else 200)
+
+
+@router.patch("/{message_id}", summary="Edit my message")
+async def edit(
+    conversation_id: str,
+    message_id: str,
+    body: EditMessage,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response:
+    message = await services.chat.edit(principal.user_id, conversation_id, message_id, body.body)
+    return json(wire.message(message))
+
+
+@router.delete("/{message_id}", status_code=204, summary="Delete my message (tombstone)")
+async def delete(
+    conversation_id: str, message_id: str, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    await services.chat.delete(principal.user_id, conversation_id, message_id)
+    return Response(status_code=204)

@@ -1,0 +1,114 @@
+"""`create_app(settings)`: builds every part of one server process; no module-level state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+from starlette.staticfiles import StaticFiles
+
+from . import __version__, problem
+from .api import auth as auth_routes
+from .api import conversations, messages, ops, users
+from .auth import Auth
+from .bus import Bus, open_bus
+from .chat import Chat
+from .config import Settings
+from .hub import Hub
+from .middleware import GuardMiddleware
+from .records import now_ms
+from .store import Store, open_store
+from .stream import EventsEndpoint
+
+log = logging.getLogger("hellow.app")
+WEB = Path(str(resources.files("hellow") / "web"))
+RETENTION_EVERY_S = 3600
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    bus: Bus
+    hub: Hub
+    auth: Auth
+    chat: Chat
+
+
+def build_services(settings: Settings) -> Services:
+    store = open_store(settings)
+    bus = open_bus(settings)
+    hub = Hub(
+        store, bus, settings.idle_timeout_s, settings.heartbeat_s, settings.stream_queue_bytes
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        bus=bus,
+        hub=hub,
+        auth=Auth(store, bus, settings),
+        chat=Chat(store, bus, settings.send_rate_per_s),
+    )
+
+
+async def _retention(services: Services, days: float) -> None:
+    while True:
+        try:
+            trimmed = await services.store.trim_events(now_ms() - int(days * 86_400_000))
+            if trimmed:
+                log.info("retention: trimmed %d events from the resume log", trimmed)
+        except Exception:
+            log.exception("retention: trim failed")
+        await asyncio.sleep(RETENTION_EVERY_S)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    services = build_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.store.open()
+        await services.hub.start()
+        retention = None
+        if settings.retention_days:
+            retention = asyncio.create_task(_retention(services, settings.retention_days))
+        log.info("hellow %s ready (%s)", __version__, "redis" if settings.redis_url else "sqlite")
+        try:
+            yield
+        finally:
+            if retention is not None:
+                retention.cancel()
+            await services.hub.stop()
+            await services.bus.close()
+            await services.store.close()
+
+    app = FastAPI(
+        title="Hellow",
+        version=__version__,
+        summary="Self-hosted real-time chat",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    problem.install(app)
+    app.router.routes.append(Route("/api/events", EventsEndpoint(), methods=["GET"]))
+    for router in (auth_routes.router, users.router, conversations.router, messages.router):
+        app.include_router(router)
+    app.include_router(ops.router)
+
+    async def index() -> Response:
+        return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.add_api_route("/", index, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=WEB, check_dir=False), name="static")
+    app.add_middleware(GuardMiddleware)
+    return app

@@ -1,0 +1,170 @@
+"""Accounts and sessions: Argon2id passwords, JWTs bound to server-side sessions,
+idle expiry, sign-in throttling, CSRF for cookie-signed requests."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.requests import Request
+
+from . import wire
+from .bus.base import Bus, Event
+from .config import Settings
+from .errors import Conflict, Forbidden, Throttled, Unauthorized
+from .hub import session_end_reason
+from .records import SessionRecord, UserRecord, new_id, now_ms
+from .store.base import Store
+
+COOKIE = "hellow_session"
+CSRF_HEADER = "x-hellow-csrf"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Activity is written at most once a second per session: plenty for a 300 s idle
+# timeout, and it spares the store a write on every request of a busy sender.
+TOUCH_EVERY_MS = 1000
+
+
+@dataclass(slots=True)
+class Principal:
+    user_id: str
+    session: SessionRecord
+    via_cookie: bool
+
+
+@dataclass(slots=True)
+class SignedIn:
+    user: UserRecord
+    session: SessionRecord
+    token: str
+
+
+class Auth:
+    def __init__(self, store: Store, bus: Bus, settings: Settings) -> None:
+        self.store = store
+        self.bus = bus
+        self.settings = settings
+        self.key = settings.signing_key()
+        self.idle_ms = settings.idle_timeout_s * 1000
+        # argon2-cffi's defaults are RFC 9106's low-memory Argon2id profile.
+        self.hasher = PasswordHasher()
+        self._dummy_hash = self.hasher.hash("not a real password")
+
+    # -- accounts ------------------------------------------------------------------
+    async def register(self, username: str, password: str, display_name: str | None) -> SignedIn:
+        if await self.store.get_user_by_name(username) is not None:
+            raise Conflict("That username is taken.", field="username")
+        password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        user = UserRecord(
+            id=new_id(),
+            username=username,
+            display_name=display_name or username,
+            password_hash=password_hash,
+            created_at=now_ms(),
+        )
+        await self.store.create_user(user)
+        return await self._start_session(user)
+
+    async def login(self, username: str, password: str, address: str) -> SignedIn:
+        limit = self.settings.login_max_failures
+        window = self.settings.login_window_s
+        keys = [(f"login:user:{username}", limit), (f"login:addr:{address}", limit * 5)]
+        for key, most in keys:
+            hits, reset_in = await self.store.throttle_peek(key)
+            if hits >= most:
+                raise Throttled("Too many failed sign-ins. Try again later.", reset_in)
+        user = await self.store.get_user_by_name(username)
+        ok = await asyncio.to_thread(
+            self._verify, user.password_hash if user else self._dummy_hash, password
+        )
+        if user is None or not ok:
+            for key, _ in keys:
+                await self.store.throttle_hit(key, window)
+            raise Unauthorized("Wrong username or password.")
+        await self.store.throttle_clear(keys[0][0])
+        return await self._start_session(user)
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _start_session(self, user: UserRecord) -> SignedIn:
+        now = now_ms()
+        session = SessionRecord(
+            id=new_id(),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + self.settings.session_max_s * 1000,
+            last_active_at=now,
+        )
+        await self.store.create_session(session)
+        claims = {
+            "sub": user.id,
+            "sid": session.id,
+            "iat": now // 1000,
+            "exp": session.expires_at // 1000,
+        }
+        return SignedIn(user, session, jwt.encode(claims, self.key, algorithm="HS256"))
+
+    # -- requests --------------------------------------------------------------------
+    async def authenticate(self, request: Request, unsafe: bool) -> Principal:
+        """The signed-in principal of a request, or `Unauthorized`; records activity
+        for unsafe requests and demands the CSRF header when signed by cookie."""
+        header = request.headers.get("authorization", "")
+        via_cookie = False
+        if header[:7].lower() == "bearer ":
+            token = header[7:].strip()
+        else:
+            token = request.cookies.get(COOKIE, "")
+            via_cookie = True
+        if not token:
+            raise Unauthorized("Sign in first.")
+        if via_cookie and unsafe and request.headers.get(CSRF_HEADER) != "1":
+            raise Forbidden("Cookie-signed requests must carry the X-Hellow-CSRF: 1 header.")
+        session = await self.session_of(token)
+        if unsafe:
+            session = await self.record_activity(session)
+        return Principal(session.user_id, session, via_cookie)
+
+    async def session_of(self, token: str) -> SessionRecord:
+        try:
+            claims = jwt.decode(
+                token,
+                self.key,
+                algorithms=["HS256"],
+                options={"require": ["sub", "sid", "iat", "exp"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The session token is not valid.") from exc
+        sid, sub = claims.get("sid"), claims.get("sub")
+        if not isinstance(sid, str) or not isinstance(sub, str):
+            raise Unauthorized("The session token is not valid.")
+        session = await self.store.get_session(sid)
+        if session is None or session.user_id != sub:
+            raise Unauthorized("The session has ended.")
+        reason = session_end_reason(session, now_ms(), self.idle_ms)
+        if reason is not None:
+            raise Unauthorized(f"The session has ended ({reason}).")
+        return session
+
+    async def record_activity(self, session: SessionRecord) -> SessionRecord:
+        now = now_ms()
+        if now - session.last_active_at >= TOUCH_EVERY_MS:
+            await self.store.touch_session(session.id, now)
+            session.last_active_at = now
+        return session
+
+    async def logout(self, session: SessionRecord) -> None:
+        """Revoke at once; every instance ends that session's open streams."""
+        await self.store.revoke_session(session.id)
+        data = wire.dumps({"reason": "logout"})
+        await self.bus.publish(
+            Event("session.ended", data, frozenset([session.user_id]), session_id=session.id)
+        )
+
+    def idle_expires_at(self, session: SessionRecord) -> int:
+        return min(session.last_active_at + self.idle_ms, session.expires_at)

@@ -1,0 +1,139 @@
+"""`GET /api/events`: the event stream, as a plain ASGI endpoint.
+
+Plain ASGI rather than a `StreamingResponse`: the stream writes each batch of frames
+straight to `send`, and a disconnect ends it at once. No middleware that buffers
+(GZip, BaseHTTPMiddleware) sits in front of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
+
+from . import sse, wire
+from .errors import HellowError
+from .hub import Stream
+from .problem import problem_response
+from .records import now_ms
+
+if TYPE_CHECKING:
+    from .app import Services
+
+log = logging.getLogger("hellow.stream")
+
+REPLAY_PAGE = 1000
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def parse_last_event_id(request: Request) -> int | None:
+    """The id to resume after (header first, then `?last_event_id=`); -1 when unusable."""
+    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        return -1
+    return value if value >= 0 else -1
+
+
+class EventsEndpoint:
+    """A plain ASGI app (a class, so that Starlette's Route does not wrap it as a handler)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await serve_events(scope, receive, send)
+
+
+async def serve_events(scope: Scope, receive: Receive, send: Send) -> None:
+    services: Services = scope["app"].state.services
+    request = Request(scope, receive)
+    try:
+        principal = await services.auth.authenticate(request, unsafe=False)
+    except HellowError as exc:
+        await problem_response(exc)(scope, receive, send)
+        return
+    hub = services.hub
+    last_event_id = parse_last_event_id(request)
+    # Subscribe before replaying (DESIGN rule 2): live events queue while the log is
+    # read, and the stream skips those the replay already sent.
+    stream = hub.open(principal.session)
+    try:
+        if await services.store.presence_join(stream.user_id, hub.instance_id):
+            await hub.presence_changed(stream.user_id, True)
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        await send({"type": "http.response.body", "body": sse.RETRY, "more_body": True})
+        await _replay(services, stream, last_event_id, send)
+        ready = {
+            "user_id": stream.user_id,
+            "last_event_id": stream.last_id,
+            "heartbeat_s": hub.heartbeat_s,
+            "server_time": wire.iso(now_ms()),
+        }
+        body = sse.frame("ready", wire.dumps(ready))
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+        await _pump(stream, receive, send)
+    finally:
+        hub.forget(stream)
+        with contextlib.suppress(Exception):
+            if await services.store.presence_leave(stream.user_id, hub.instance_id, now_ms()):
+                await hub.presence_changed(stream.user_id, False)
+
+
+async def _replay(services: Services, stream: Stream, after: int | None, send: Send) -> None:
+    """Send what the client missed, in log order, from the store (never from the bus)."""
+    if after is None:
+        return
+    store = services.store
+    first, last = await store.first_event_id(), await store.last_event_id()
+    if after < first - 1 or after > last:
+        # Older than what is kept, or from another database: the client must refetch.
+        await send(
+            {"type": "http.response.body", "body": sse.frame("reset", b"{}"), "more_body": True}
+        )
+        return
+    stream.last_id = after
+    while True:
+        records = await store.events_for_user(stream.user_id, stream.last_id, REPLAY_PAGE)
+        if not records:
+            return
+        chunk = b"".join(sse.frame(r.kind, r.data, r.id) for r in records)
+        stream.last_id = records[-1].id
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        if len(records) < REPLAY_PAGE:
+            return
+
+
+async def _pump(stream: Stream, receive: Receive, send: Send) -> None:
+    """Write queued frames until the stream closes or the client goes away."""
+
+    async def write() -> None:
+        while (chunk := await stream.take()) is not None:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def watch() -> None:
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+
+    stream.writer = asyncio.create_task(write())
+    tasks = [stream.writer, asyncio.create_task(watch())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

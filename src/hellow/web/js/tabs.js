@@ -1,0 +1,82 @@
+// Many tabs, one event stream. Browsers allow 6 HTTP/1.1 connections per host, so ten tabs
+// each holding a stream would starve. One tab (the leader, holder of a Web Lock) reads the
+// stream and relays every event over a BroadcastChannel; when it closes, the lock passes
+// to a waiting tab, which opens the stream again from the last event id it saw.
+
+const CHANNEL = 'hellow';
+
+/**
+ * @param {object} o
+ * @param {string} o.userId
+ * @param {() => void} o.onLeader          this tab now holds the stream
+ * @param {(msg: object) => void} o.onMessage  a message from another tab of this user
+ */
+export function createTabs({ userId, onLeader, onMessage }) {
+  const channel = 'BroadcastChannel' in window ? new BroadcastChannel(CHANNEL) : null;
+  const abort = new AbortController();
+  let release = null;
+  let leader = false;
+
+  if (channel) {
+    channel.onmessage = (e) => {
+      const msg = e.data;
+      if (msg && msg.user_id === userId) onMessage(msg);
+    };
+  }
+
+  function lead() {
+    leader = true;
+    onLeader();
+  }
+
+  if (navigator.locks) {
+    navigator.locks
+      .request(`hellow:leader:${userId}`, { signal: abort.signal }, () => {
+        if (abort.signal.aborted) return undefined;
+        lead();
+        // Hold the lock until this tab closes or signs out.
+        return new Promise((resolve) => {
+          release = resolve;
+        });
+      })
+      .catch(() => {});
+  } else {
+    lead(); // No Web Locks: every tab reads its own stream, which still works.
+  }
+
+  return {
+    get leader() {
+      return leader;
+    },
+    post(msg) {
+      try {
+        channel?.postMessage({ ...msg, user_id: userId });
+      } catch {
+        // Channel closed during sign-out: nobody is listening any more.
+      }
+    },
+    stop() {
+      abort.abort();
+      release?.();
+      channel?.close();
+    },
+  };
+}
+
+/** Tell every tab (whoever is signed in there) that the session is over, or just began. */
+export function announce(msg) {
+  if (!('BroadcastChannel' in window)) return;
+  const ch = new BroadcastChannel(CHANNEL);
+  ch.postMessage(msg);
+  ch.close();
+}
+
+/** Listen for announce() from other tabs, whatever the user. Returns the stop function. */
+export function listenAnnouncements(handler) {
+  if (!('BroadcastChannel' in window)) return () => {};
+  const ch = new BroadcastChannel(CHANNEL);
+  ch.addEventListener('message', (e) => {
+    if (e.data && !e.data.user_id) handler(e.data);
+  });
+  return () => ch.close();
+}
