@@ -114,7 +114,9 @@ def redis_server() -> Iterator[RedisServer]:
         yield RedisServer(url, None, 0, Path("."))
         return
     if not shutil.which("redis-server"):
-        message = "redis-server not found: apt-get install redis-server (or set HELLOW_TEST_REDIS_URL)"
+        message = (
+            "redis-server not found: apt-get install redis-server (or set HELLOW_TEST_REDIS_URL)"
+        )
         if required("redis"):
             pytest.fail(message)
         pytest.skip(message)

@@ -266,7 +266,7 @@ class EventReader:
                         return
                     if line == ": ping":
                         self.pings += 1
-        except BaseException as exc:  # noqa: BLE001 - surfaced to the test through .error
+        except BaseException as exc:  # surfaced to the test through .error
             if not self._stop:
                 self.error = exc
         finally:

@@ -260,7 +260,10 @@ class SqliteStore:
                 " FROM sessions WHERE id = ?",
                 (session_id,),
             ).fetchone()
-            return SessionRecord(*row[:5], revoked=bool(row[5])) if row else None
+            if row is None:
+                return None
+            sid, uid, created, expires, active, revoked = row
+            return SessionRecord(sid, uid, created, expires, active, bool(revoked))
 
         return await self._read(run)
 
