@@ -5,6 +5,7 @@ Tests talk to Hellow only as clients do: HTTP and SSE over a real socket.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -256,6 +257,7 @@ class EventReader:
             with self._client.stream("GET", "/api/events", headers=headers, params=params) as r:
                 self.status = r.status_code
                 self.headers = dict(r.headers)
+                self._socket = r.extensions["network_stream"].get_extra_info("socket")
                 self._connected.set()
                 if r.status_code != 200:
                     r.read()
@@ -333,6 +335,11 @@ class EventReader:
                 return out
 
     def close(self) -> None:
+        """Hang up as a vanished client would: shut the socket, so the server sees it."""
         self._stop = True
-        self._client.close()
+        sock = getattr(self, "_socket", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         self._thread.join(5)
+        self._client.close()

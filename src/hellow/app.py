@@ -30,7 +30,11 @@ from .stream import EventsEndpoint
 
 log = logging.getLogger("hellow.app")
 WEB = Path(str(resources.files("hellow") / "web"))
-RETENTION_EVERY_S = 3600
+
+
+def retention_interval_s(days: float) -> float:
+    """Trim ten times per retention period, between once a second and once an hour."""
+    return min(3600.0, max(1.0, days * 86_400 / 10))
 
 
 @dataclass
@@ -67,7 +71,7 @@ async def _retention(services: Services, days: float) -> None:
                 log.info("retention: trimmed %d events from the resume log", trimmed)
         except Exception:
             log.exception("retention: trim failed")
-        await asyncio.sleep(RETENTION_EVERY_S)
+        await asyncio.sleep(retention_interval_s(days))
 
 
 def create_app(settings: Settings) -> FastAPI:

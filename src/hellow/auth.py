@@ -151,9 +151,9 @@ class Auth:
             raise Unauthorized(f"The session has ended ({reason}).")
         return session
 
-    async def record_activity(self, session: SessionRecord) -> SessionRecord:
+    async def record_activity(self, session: SessionRecord, force: bool = False) -> SessionRecord:
         now = now_ms()
-        if now - session.last_active_at >= TOUCH_EVERY_MS:
+        if force or now - session.last_active_at >= TOUCH_EVERY_MS:
             await self.store.touch_session(session.id, now)
             session.last_active_at = now
         return session

@@ -151,8 +151,8 @@ class Keys:
         self.user_index = self._k("user_index")
         self.instances = self._k("instances")
 
-    def _k(self, name: str, **parts: str) -> str:
-        pattern = BY_NAME[name].pattern
+    def _k(self, kind: str, /, **parts: str) -> str:
+        pattern = BY_NAME[kind].pattern
         for part, value in parts.items():
             pattern = pattern.replace(f"<{part}>", value)
         return self.prefix + pattern

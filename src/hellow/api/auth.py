@@ -68,7 +68,8 @@ async def logout(principal: PrincipalDep, services: ServicesDep) -> Response:
 
 
 @router.post("/activity", status_code=204, summary="Record user activity (idle clock)")
-async def activity(principal: PrincipalDep) -> Response:
+async def activity(principal: PrincipalDep, services: ServicesDep) -> Response:
+    await services.auth.record_activity(principal.session, force=True)
     return Response(status_code=204)
 
 

@@ -10,16 +10,18 @@ key each command touches) or `Conn.script`, so a WRONGTYPE answer is always pinn
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
-from typing import Any
+import random
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import redis.asyncio as aioredis
 import redis.exceptions as rex
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from ..errors import StoreCorrupt, Unavailable
+from ..errors import HellowError, StoreCorrupt, Unavailable
 from ..records import now_ms
 from ..redis_keys import quarantine_name
 
@@ -134,3 +136,45 @@ class Conn:
             return None
         log.error("quarantined redis key %s -> %s (%s)", key, target, reason)
         return target
+
+
+class HasConn(Protocol):
+    @property
+    def conn(self) -> Conn: ...
+
+
+S = TypeVar("S", bound=HasConn)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Compare-and-set writes retry when a concurrent write in the same conversation won; a
+# hundred tries with a growing jittered pause absorb any human-made contention.
+CAS_TRIES = 100
+
+
+def guarded(
+    fn: Callable[Concatenate[S, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
+    """Every public store method: bad keys are quarantined (StoreCorrupt for this request
+    only), redis errors become Unavailable, and Contended writes are retried."""
+
+    @functools.wraps(fn)
+    async def run(self: S, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            for attempt in range(CAS_TRIES):
+                try:
+                    return await fn(self, *args, **kwargs)
+                except Contended:
+                    await asyncio.sleep(random.random() * 0.002 * min(attempt + 1, 10))
+            raise Unavailable("The data store is too busy; try again.")
+        except Garbled as exc:
+            await self.conn.quarantine(exc.key, exc.reason)
+            raise StoreCorrupt(
+                f"Stored data was unreadable ({exc.reason}) and has been set aside.", key=exc.key
+            ) from exc
+        except HellowError:
+            raise
+        except (rex.RedisError, *UNAVAILABLE) as exc:
+            raise translate(exc) from exc
+
+    return run

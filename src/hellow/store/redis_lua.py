@@ -31,6 +31,12 @@ end
 local function isint(v) return v == false or v == nil or tonumber(v) ~= nil end
 local function append_event()
   local id = redis.call('INCR', KEYS[1])
+  -- Ids never go back, even if the counter was quarantined: the log knows the newest id.
+  local top = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  if top[2] and id <= tonumber(top[2]) then
+    id = tonumber(top[2]) + 1
+    redis.call('SET', KEYS[1], string.format('%d', id))
+  end
   local sid = string.format('%d', id)
   redis.call('ZADD', KEYS[3], id, sid .. '\t' .. ARGV[2] .. '\t' .. ARGV[3] .. '\t' .. ARGV[5])
   redis.call('ZADD', KEYS[2], id, sid .. ':' .. ARGV[2] .. ':' .. ARGV[4])

@@ -161,11 +161,11 @@ class SqliteStore:
             self._read_conn.close()
             self._read_conn = None
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], scrub: bool = False) -> T:
         if self._writer is None:
             raise Unavailable("store is closed")
         try:
-            return await self._writer.run(fn)
+            return await self._writer.run(fn, scrub)
         except sqlite3.DatabaseError as exc:
             raise _translate(exc) from exc
 
@@ -625,7 +625,7 @@ class SqliteStore:
             _refresh_message_events(conn, message_id)
             return record, event
 
-        return await self._write(run)
+        return await self._write(run, scrub=True)
 
     # -- the event log ------------------------------------------------------------------------
     async def last_event_id(self) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]
+Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any], bool]
 
 # A bigger group amortises the fsync further but delays its first job: 256 jobs of
 # ~20 µs each keep a group's extra wait around 5 ms.
@@ -31,9 +31,11 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._thread.start()
 
-    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, fn: Callable[[sqlite3.Connection], T], scrub: bool = False) -> T:
+        """Run `fn` in the next group; `scrub` also empties the write-ahead log after the
+        commit, so that text a job erased does not linger in the WAL file's old pages."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._jobs.put((fn, future))
+        self._jobs.put((fn, future, scrub))
         return await future
 
     def close(self) -> None:
@@ -66,7 +68,7 @@ class Writer:
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for fn, _ in group:
+            for fn, _, _ in group:
                 conn.execute("SAVEPOINT job")
                 try:
                     outcomes.append((True, fn(conn)))
@@ -76,11 +78,13 @@ class Writer:
                     conn.execute("RELEASE job")
                     outcomes.append((False, exc))
             conn.execute("COMMIT")
+            if any(scrub for _, _, scrub in group):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except Exception as exc:  # the whole group failed to commit
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             outcomes = [(False, exc)] * len(group)
-        for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+        for (_, future, _), (ok, value) in zip(group, outcomes, strict=True):
             future.get_loop().call_soon_threadsafe(_settle, future, ok, value)
 
 
