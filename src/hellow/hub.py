@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from . import sse, wire
 from .bus.base import Bus, Event
+from .errors import Unavailable
 from .records import EventRecord, SessionRecord, now_ms
 from .store.base import Store
 
@@ -29,6 +30,8 @@ GAP_WAIT_S = 0.05
 # Sessions are re-checked against the store when their idle deadline passes, at most
 # this late: the idle timeout ends a stream within a second of the deadline.
 SWEEP_S = 1.0
+# `delivered` while the store could not be asked at start.
+UNKNOWN = -1
 # How long a closed stream's last frames may take to reach a slow reader.
 WRITE_GRACE_S = 5.0
 
@@ -132,7 +135,13 @@ class Hub:
         self.events_routed = 0
 
     async def start(self) -> None:
-        self.delivered = await self.store.last_event_id()
+        try:
+            self.delivered = await self.store.last_event_id()
+        except Unavailable:
+            # The store is away (Redis down at boot): start anyway and learn the position
+            # at the first event or catch-up, so the process recovers by itself.
+            log.warning("store unavailable at start; the event position is learnt later")
+            self.delivered = UNKNOWN
         await self.bus.start(self)
         self._tasks = [
             asyncio.create_task(self._heartbeats(), name="hub-heartbeats"),
@@ -183,6 +192,8 @@ class Hub:
         if event.id is None:
             self._route(event)
             return
+        if self.delivered == UNKNOWN:
+            self.delivered = event.id - 1
         if event.id <= self.delivered:
             return  # already routed (a gap fill read it from the log first)
         if event.id == self.delivered + 1:
@@ -213,6 +224,14 @@ class Hub:
 
     async def _fill_gap(self) -> None:
         await asyncio.sleep(GAP_WAIT_S)
+        try:
+            await self._drain_pending()
+        except Exception:
+            # The store is away: the events stay pending until the next event or the
+            # bus's catch-up after it reconnects.
+            log.exception("could not fill a gap in the event log")
+
+    async def _drain_pending(self) -> None:
         while self._pending:
             first = min(self._pending)
             if first > self.delivered + 1:
@@ -223,7 +242,14 @@ class Hub:
                 self._advance(nxt)
 
     async def _catch_up(self) -> None:
-        last = await self.store.last_event_id()
+        try:
+            last = await self.store.last_event_id()
+        except Exception:
+            log.exception("could not catch up from the event log")
+            return
+        if self.delivered == UNKNOWN:  # started blind: no stream has missed anything
+            self.delivered = last
+            return
         if last > self.delivered:
             await self._route_from_log(self.delivered, last)
             self.delivered = last

@@ -94,6 +94,11 @@ class Api:
         data = self.expect((200, 201), "POST", "/api/conversations", body, owner.token)
         return str(data["id"])
 
+    def direct(self, owner: User, other: User) -> str:
+        body = {"kind": "direct", "member_ids": [other.id]}
+        data = self.expect((200, 201), "POST", "/api/conversations", body, owner.token)
+        return str(data["id"])
+
     def send(self, user: User, conversation_id: str, text: str) -> dict[str, Any]:
         body = {"client_id": uuid.uuid4().hex, "body": text}
         path = f"/api/conversations/{conversation_id}/messages"

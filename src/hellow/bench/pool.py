@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import time
 from collections.abc import Callable
@@ -87,9 +88,11 @@ class Pool:
                 conn: Connection = handle.conn
                 if conn.poll(0.02 if len(waiting) == 1 else 0):
                     try:
-                        answers[i] = conn.recv()[1]
+                        kind, answers[i] = conn.recv()
                     except EOFError:
                         raise WorkerGone(f"load worker {handle.index} exited") from None
+                    if kind == "error":
+                        raise WorkerGone(f"load worker {handle.index} failed:\n{answers[i]}")
                     waiting.discard(i)
                 elif not handle.proc.is_alive():
                     raise WorkerGone(f"load worker {handle.index} died")
@@ -106,10 +109,8 @@ class Pool:
 
     def close(self) -> None:
         for handle in self.all:
-            try:
+            with contextlib.suppress(OSError):
                 handle.conn.send(("stop",))
-            except OSError:
-                pass
         for handle in self.all:
             handle.proc.join(5)
             if handle.proc.is_alive():

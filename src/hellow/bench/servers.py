@@ -6,6 +6,7 @@ figures come from the kernel rather than from the server's own accounting.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import resource
@@ -46,10 +47,8 @@ def raise_nofile() -> tuple[int, int]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or soft < hard:
         target = hard if hard != resource.RLIM_INFINITY else 1 << 20
-        try:
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (ValueError, OSError):
-            pass
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
@@ -103,6 +102,14 @@ def read_usage(pids: list[int]) -> Usage | None:
             # fields[0] is the state (stat field 3): utime and stime are stat fields 14, 15.
             cpu += (int(fields[11]) + int(fields[12])) / _TICKS
     return Usage(time.monotonic(), cpu, rss)
+
+
+def read_machine() -> Usage:
+    """The whole machine: CPU seconds spent not idle (all cores), from /proc/stat."""
+    with open("/proc/stat", "rb") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return Usage(time.monotonic(), (sum(fields[:8]) - idle) / _TICKS, 0)
 
 
 def cpu_percent(before: Usage | None, after: Usage | None) -> float | None:
@@ -216,8 +223,18 @@ def start_servers(
             target.logs.append(log_path)
             with open(log_path, "ab") as log:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "hellow", "serve", "--host", "127.0.0.1"]
-                    + ["--port", str(port), "--data-dir", str(folder)],
+                    [
+                        sys.executable,
+                        "-m",
+                        "hellow",
+                        "serve",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--data-dir",
+                        str(folder),
+                    ],
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -102,8 +102,7 @@ class SseStream(asyncio.Protocol):
         self.error = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
         self.t_open = perf_counter_ns()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -118,6 +118,7 @@ class Result:
     server_cpu_percent: float | None = None
     redis_cpu_percent: float | None = None
     load_cpu_percent: float | None = None
+    other_cpu_percent: float | None = None  # the rest of the machine: noise if high
     server_rss_mib: float | None = None
     mem_per_stream_kib: float | None = None
     extra: dict[str, float] = field(default_factory=dict)

@@ -4,7 +4,7 @@ The tool's main process only orchestrates: it sends commands down a pipe and rea
 live counters from shared memory, so the measured traffic never waits on it.
 
 Commands (tuples) and their answers:
-  ("open", [StreamSpec], options)  -> ("opened", [indices ready], {index: error})
+  ("open", [StreamSpec], options)  -> ("opened", ([indices ready], {index: error}))
   ("send", SendPlan)               -> ("sent", SendResult)
   ("collect", step)                -> ("collected", StepData)
   ("close",)                       -> ("closed", {index: last event id})
@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import threading
+import traceback
 from array import array
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -69,12 +71,18 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- commands -----------------------------------------------------------------------
-    def on_command(self) -> None:
-        try:
-            command = self.conn.recv()
-        except EOFError:
-            self.stop()
-            return
+    def listen(self) -> None:
+        """On a thread: the pipe blocks, the loop must not (uvloop would make it non-blocking)."""
+        while True:
+            try:
+                command = self.conn.recv()
+            except (EOFError, OSError):
+                command = ("stop",)
+            self.loop.call_soon_threadsafe(self.on_command, command)
+            if command[0] == "stop":
+                return
+
+    def on_command(self, command: tuple[Any, ...]) -> None:
         name = command[0]
         if name == "stop":
             self.stop()
@@ -94,7 +102,15 @@ class Worker:
     def _spawn(self, coro: Any) -> None:
         task = self.loop.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        """A command that raised answers with the traceback: the main process re-raises it."""
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            text = "".join(traceback.format_exception(exc))
+            self.conn.send(("error", text))
 
     def stop(self) -> None:
         for stream in self.streams.values():
@@ -120,7 +136,7 @@ class Worker:
         # What is open now lives until the end: keep the collector off it.
         gc.collect()
         gc.freeze()
-        self.conn.send(("opened", opened, errors))
+        self.conn.send(("opened", (opened, errors)))
 
     async def _connect(self, spec: StreamSpec, first: bool) -> str | None:
         stream = self.streams.get(spec.index)
@@ -221,7 +237,7 @@ def worker_main(conn: Connection, counters: SynchronizedArray[int]) -> None:
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     worker = Worker(conn, counters, loop)
-    loop.add_reader(conn.fileno(), worker.on_command)
+    threading.Thread(target=worker.listen, name="commands", daemon=True).start()
     publisher = loop.create_task(worker.publish())
     try:
         loop.run_until_complete(worker.done)

@@ -10,10 +10,18 @@ from typing import Any
 
 import orjson
 
-from ..records import ConversationRecord, EventRecord, SessionRecord, UserRecord
+from ..records import (
+    ConversationRecord,
+    EventRecord,
+    MessageRecord,
+    ReplyRef,
+    SessionRecord,
+    UserRecord,
+)
 from .redis_conn import Garbled
 
 Hash = dict[bytes, bytes]
+EXCERPT = 140  # characters of a quoted message shown in a reply (API.md)
 
 
 def flat(fields: dict[str, Any]) -> list[Any]:
@@ -223,3 +231,32 @@ def log_entry(key: str, raw: bytes) -> tuple[int, int, str]:
     if len(parts) != 3:
         raise Garbled(key, "log member is not <id>:<ms>:<cid>")
     return integer(key, parts[0]), integer(key, parts[1]), text(key, parts[2])
+
+
+def record(cid: str, m: dict[str, Any], quoted: dict[str, Any] | None) -> MessageRecord:
+    reply = None
+    if m.get("reply") and quoted is not None:
+        excerpt = "" if quoted["deleted"] else quoted["body"][:EXCERPT]
+        reply = ReplyRef(quoted["id"], quoted["seq"], quoted["sender"], excerpt)
+    return MessageRecord(
+        id=m["id"],
+        conversation_id=cid,
+        seq=m["seq"],
+        sender_id=m["sender"],
+        client_id=m["client"],
+        body="" if m["deleted"] else m["body"],
+        reply_to=reply,
+        created_at=m["created"],
+        edited_at=m.get("edited"),
+        deleted=m["deleted"],
+    )
+
+
+def json_object(key: str, data: bytes) -> dict[str, Any]:
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise Garbled(key, "event data is not JSON") from exc
+    if not isinstance(obj, dict):
+        raise Garbled(key, "event data is not a JSON object")
+    return obj

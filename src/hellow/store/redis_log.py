@@ -1,6 +1,4 @@
-"""The Redis store's conversation data: plumbing, messages and the event log.
-
-`RedisStore` (redis.py) adds users, sessions, presence, conversations and receipts on top.
+"""The Redis store's plumbing, messages and event log (`RedisStore` in redis.py adds the rest).
 
 Each write reads what it needs, builds the new records and event payloads here in Python
 (wire.py stays the one place that knows the JSON), then hands them to one Lua script that
@@ -22,21 +20,12 @@ from redis.commands.core import AsyncScript
 from .. import wire
 from ..bus.redis import durable_parts
 from ..errors import NotFound, StoreCorrupt, Unavailable
-from ..records import (
-    ConversationRecord,
-    EventRecord,
-    MessageRecord,
-    NewMessage,
-    ReplyRef,
-    new_id,
-    now_ms,
-)
+from ..records import ConversationRecord, EventRecord, MessageRecord, NewMessage, new_id, now_ms
 from ..redis_keys import Keys
 from . import redis_codec as codec
 from .redis_conn import Conn, Garbled, guarded
 
 log = logging.getLogger("hellow.redis")
-EXCERPT = 140  # characters of a quoted message shown in a reply (API.md)
 EVENT_KEYS = "tzz"  # types of KEYS[1..3] of every event-appending script
 
 
@@ -110,7 +99,9 @@ class RedisLogStore:
         quoted_ids = list({m["reply"] for m in stored if m and m.get("reply")})
         found = await self._raw_messages(cid, quoted_ids)
         quoted = dict(zip(quoted_ids, found, strict=True))
-        return [_record(cid, m, quoted.get(m.get("reply") or "")) if m else None for m in stored]
+        return [
+            codec.record(cid, m, quoted.get(m.get("reply") or "")) if m else None for m in stored
+        ]
 
     @guarded
     async def append_message(self, new: NewMessage) -> tuple[MessageRecord, EventRecord | None]:
@@ -143,7 +134,7 @@ class RedisLogStore:
             edited_at=None,
             deleted=False,
         )
-        record = _record(cid, codec.message(k.message(cid, mid), stored), quoted)
+        record = codec.record(cid, codec.message(k.message(cid, mid), stored), quoted)
         data = wire.message_bytes(record)
         reply = new.reply_to_id or ""
         keys = [
@@ -237,7 +228,7 @@ class RedisLogStore:
         quoted = None
         if stored.get("reply"):
             quoted = (await self._raw_messages(cid, [stored["reply"]]))[0]
-        record = _record(cid, stored, quoted)
+        record = codec.record(cid, stored, quoted)
         rewrites = await self._rewrites(cid, mid, stored, record)
         kind = "message.deleted" if body is None else "message.updated"
         data = wire.message_bytes(record)
@@ -269,7 +260,7 @@ class RedisLogStore:
         fresh = {mid: wire.message(record)}
         for reply in await self._raw_messages(cid, reply_ids):
             if reply is not None:
-                fresh[reply["id"]] = wire.message(_record(cid, reply, stored))
+                fresh[reply["id"]] = wire.message(codec.record(cid, reply, stored))
         sets = [k.message_events(cid, m) for m in fresh]
         members = await self.conn.run(*((s, "SMEMBERS", s) for s in sets))
         owner = {
@@ -290,7 +281,7 @@ class RedisLogStore:
             if event.kind.startswith("message."):
                 payload = wire.dumps(message_json)
             else:
-                obj = _json_object(events_key, event.data)
+                obj = codec.json_object(events_key, event.data)
                 obj["last_message"] = message_json
                 payload = wire.dumps(obj)
             out += [eid, codec.event_member(eid, at, event.kind, payload)]
@@ -397,35 +388,6 @@ class RedisLogStore:
                 trimmed += int(results[-1])
             if done or not upto:
                 return trimmed
-
-
-def _record(cid: str, m: dict[str, Any], quoted: dict[str, Any] | None) -> MessageRecord:
-    reply = None
-    if m.get("reply") and quoted is not None:
-        excerpt = "" if quoted["deleted"] else quoted["body"][:EXCERPT]
-        reply = ReplyRef(quoted["id"], quoted["seq"], quoted["sender"], excerpt)
-    return MessageRecord(
-        id=m["id"],
-        conversation_id=cid,
-        seq=m["seq"],
-        sender_id=m["sender"],
-        client_id=m["client"],
-        body="" if m["deleted"] else m["body"],
-        reply_to=reply,
-        created_at=m["created"],
-        edited_at=m.get("edited"),
-        deleted=m["deleted"],
-    )
-
-
-def _json_object(key: str, data: bytes) -> dict[str, Any]:
-    try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise Garbled(key, "event data is not JSON") from exc
-    if not isinstance(obj, dict):
-        raise Garbled(key, "event data is not a JSON object")
-    return obj
 
 
 def _log_entry(key: str, raw: bytes) -> tuple[int, int, str] | None:

@@ -64,10 +64,16 @@ export function createIdle({ timeoutS, serverIdleExpiresAt, postActivity, onWarn
       postedAt = now;
       postActivity().catch(() => {});
     }
-    if (warned !== null) check();
+    // No synchronous check here: hiding the warning on pointerdown would pull the "Stay
+    // signed in" button from under the click. The ticker hides it within half a second.
   }
 
-  const onEvent = () => active();
+  // Once the warning shows, drifting the mouse is not an answer: a click, a key or a touch is
+  // (and moving to the "Stay signed in" button must not hide it from under the pointer).
+  const onEvent = (e) => {
+    if (warned !== null && (e.type === 'pointermove' || e.type === 'wheel')) return;
+    active();
+  };
   // A focus only counts when it comes back after a blur: a page load is not activity.
   const onFocus = () => {
     if (blurred) active();
@@ -91,6 +97,7 @@ export function createIdle({ timeoutS, serverIdleExpiresAt, postActivity, onWarn
     /** The "Stay signed in" button. */
     stay() {
       active({ force: true });
+      check();
     },
     stop() {
       expired = true;

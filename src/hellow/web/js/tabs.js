@@ -41,7 +41,7 @@ export function createTabs({ userId, onLeader, onMessage }) {
       })
       .catch(() => {});
   } else {
-    lead(); // No Web Locks: every tab reads its own stream, which still works.
+    queueMicrotask(lead); // No Web Locks: every tab reads its own stream, which still works.
   }
 
   return {
@@ -71,12 +71,13 @@ export function announce(msg) {
   ch.close();
 }
 
-/** Listen for announce() from other tabs, whatever the user. Returns the stop function. */
-export function listenAnnouncements(handler) {
+/** Listen for announce() from other tabs, whatever the user: {t: handler}. */
+export function listenAnnouncements(handlers) {
   if (!('BroadcastChannel' in window)) return () => {};
   const ch = new BroadcastChannel(CHANNEL);
   ch.addEventListener('message', (e) => {
-    if (e.data && !e.data.user_id) handler(e.data);
+    const msg = e.data;
+    if (msg && !msg.user_id && Object.hasOwn(handlers, msg.t)) handlers[msg.t](msg);
   });
   return () => ch.close();
 }
