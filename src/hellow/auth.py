@@ -28,6 +28,8 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Activity is written at most once a second per session: plenty for a 300 s idle
 # timeout, and it spares the store a write on every request of a busy sender.
 TOUCH_EVERY_MS = 1000
+# Verified tokens remembered at once (about 300 bytes each).
+VERIFIED_TOKENS = 10_000
 
 
 @dataclass(slots=True)
@@ -55,6 +57,7 @@ class Auth:
         # here, so sign-in stays quick while a stolen hash costs an attacker dearly.
         self.hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
         self._dummy_hash = self.hasher.hash("not a real password")
+        self._verified: dict[str, tuple[str, str, int]] = {}
 
     # -- accounts ------------------------------------------------------------------
     async def register(self, username: str, password: str, display_name: str | None) -> SignedIn:
@@ -138,7 +141,14 @@ class Auth:
             session = await self.record_activity(session)
         return Principal(session.user_id, session, via_cookie)
 
-    async def session_of(self, token: str) -> SessionRecord:
+    def _claims(self, token: str) -> tuple[str, str]:
+        """(user id, session id) of a token whose signature and `exp` check out.
+
+        Verified tokens are remembered (bounded): verifying costs more than the rest of a
+        send's authentication, and the server-side session is still read every time."""
+        cached = self._verified.get(token)
+        if cached is not None and cached[2] > now_ms() // 1000:
+            return cached[0], cached[1]
         try:
             claims = jwt.decode(
                 token,
@@ -148,9 +158,16 @@ class Auth:
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized("The session token is not valid.") from exc
-        sid, sub = claims.get("sid"), claims.get("sub")
-        if not isinstance(sid, str) or not isinstance(sub, str):
+        sid, sub, exp = claims.get("sid"), claims.get("sub"), claims.get("exp")
+        if not isinstance(sid, str) or not isinstance(sub, str) or not isinstance(exp, int):
             raise Unauthorized("The session token is not valid.")
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = (sub, sid, exp)
+        return sub, sid
+
+    async def session_of(self, token: str) -> SessionRecord:
+        sub, sid = self._claims(token)
         session = await self.store.get_session(sid)
         if session is None or session.user_id != sub:
             raise Unauthorized("The session has ended.")

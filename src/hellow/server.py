@@ -68,7 +68,9 @@ def serve(settings: Settings) -> int:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        proxy_headers=False,
+        # X-Forwarded-For/-Proto are believed only from 127.0.0.1 (a local TLS proxy):
+        # the cookie is then marked Secure and throttling sees the real address.
+        proxy_headers=True,
     )
     Server(config).run()
     return 0

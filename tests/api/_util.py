@@ -110,6 +110,7 @@ def assert_user(u: Any) -> None:
 
 def assert_message(m: Any) -> None:
     assert isinstance(m, dict) and set(m) >= MESSAGE_FIELDS, m
+    assert isinstance(m["id"], str) and isinstance(m["conversation_id"], str)
     assert isinstance(m["seq"], int) and m["seq"] >= 1
     assert isinstance(m["deleted"], bool)
     assert_time(m["created_at"])
@@ -120,7 +121,7 @@ def assert_conversation(c: Any, per_user: bool = True) -> None:
     assert isinstance(c, dict), c
     expected = CONVERSATION_FIELDS if per_user else CONVERSATION_FIELDS - PER_USER_FIELDS
     assert set(c) >= expected, f"missing {expected - set(c)}: {c}"
-    assert c["kind"] in ("direct", "group")
+    assert isinstance(c["id"], str) and c["kind"] in ("direct", "group")
     for u in c["members"]:
         assert_user(u)
     assert_time(c["created_at"])
@@ -135,7 +136,9 @@ def member_ids(c: dict) -> set[str]:
     return {u["id"] for u in c["members"]}
 
 
-def poll(fn: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "") -> Any:
+def poll(
+    fn: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = ""
+) -> Any:
     """Call fn until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -177,6 +180,9 @@ def login(base_url: str, username: str, password: str = PASSWORD) -> httpx.Respo
     )
 
 
+LiveReader = EventReader  # support.EventReader.close() hangs up for real
+
+
 def open_reader(
     base_url: str,
     token: str,
@@ -185,8 +191,8 @@ def open_reader(
     wait_ready: bool = True,
     timeout: float = 10.0,
 ) -> EventReader:
-    """An EventReader that has reached `ready` (so it is live); `.replayed` holds what came first."""
-    reader = EventReader(base_url, token, last_event_id=last_event_id, query=query)
+    """An EventReader that reached `ready` (so it is live); `.replayed`: what came before."""
+    reader = LiveReader(base_url, token, last_event_id=last_event_id, query=query)
     reader.replayed = []  # type: ignore[attr-defined]
     reader.ready = None  # type: ignore[attr-defined]
     if not wait_ready:

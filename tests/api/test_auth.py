@@ -16,6 +16,8 @@ from ._util import (
     Client,
     assert_problem,
     assert_user,
+    collect_until,
+    is_message,
     login,
     parse_time,
     register,
@@ -133,7 +135,9 @@ def test_register_accepts_username_edges(server):
         assert r.json()["user"]["username"] == name
 
 
-@pytest.mark.parametrize("password,ok", [("x" * 7, False), ("x" * 8, True), ("y" * 256, True), ("z" * 257, False)])
+@pytest.mark.parametrize(
+    "password,ok", [("x" * 7, False), ("x" * 8, True), ("y" * 256, True), ("z" * 257, False)]
+)
 def test_register_password_length(server, password, ok):
     r = register(server.url, username=unique("pw"), password=password)
     if ok:
@@ -274,8 +278,11 @@ def test_unsigned_requests_are_401(server, path):
         "garbage",
         "a.b.c",
         jwt.encode({"sub": "x", "sid": "y", "iat": 1, "exp": 4102444800}, "wrong-secret" * 4),
-        jwt.encode({"sub": "x", "sid": "no-such-session", "iat": int(time.time()), "exp": 4102444800}, JWT_SECRET),
-        "",
+        jwt.encode(
+            {"sub": "x", "sid": "no-such-session", "iat": int(time.time()), "exp": 4102444800},
+            JWT_SECRET,
+        ),
+        "Bearer",
     ],
 )
 def test_bad_tokens_are_401(server, token):
@@ -332,7 +339,9 @@ def test_cookie_unsafe_request_needs_csrf_header(server, bob):
     mid = r.json()["id"]
     assert_problem(http.patch(f"/api/conversations/{cid}/messages/{mid}", json={"body": "x"}), 403)
     assert_problem(http.delete(f"/api/conversations/{cid}/messages/{mid}"), 403)
-    assert_problem(http.post(f"/api/conversations/{cid}/messages", json={"client_id": "c2", "body": "x"}), 403)
+    assert_problem(
+        http.post(f"/api/conversations/{cid}/messages", json={"client_id": "c2", "body": "x"}), 403
+    )
     msgs = http.get(f"/api/conversations/{cid}/messages").json()["messages"]
     assert [(m["body"], m["deleted"]) for m in msgs] == [("hi", False)]
 
@@ -341,7 +350,9 @@ def test_cookie_logout_and_activity_need_csrf_header(server):
     http, _ = cookie_client(server)
     assert_problem(http.post("/api/auth/activity"), 403)
     assert_problem(http.post("/api/auth/logout"), 403)
-    assert http.get("/api/users/me").status_code == 200, "logout without CSRF must not end the session"
+    assert http.get("/api/users/me").status_code == 200, (
+        "logout without CSRF must not end the session"
+    )
     assert http.post("/api/auth/activity", headers={"X-Hellow-CSRF": "1"}).status_code == 204
     assert http.post("/api/auth/logout", headers={"X-Hellow-CSRF": "1"}).status_code == 204
     assert http.get("/api/users/me").status_code == 401
@@ -357,8 +368,43 @@ def test_cookie_signs_event_stream(server):
     http, s = cookie_client(server)
     with http.stream("GET", "/api/events") as r:
         assert r.status_code == 200
+        ready = False
         for line in r.iter_lines():
             if line.startswith("event: ready"):
+                ready = True
+            elif ready and line.startswith("data:"):
+                assert s["user"]["id"] in line
                 break
-        data = next(line for line in r.iter_lines() if line.startswith("data:"))
-    assert s["user"]["id"] in data
+    assert ready
+
+
+def test_cookie_is_secure_when_the_request_came_over_https(server):
+    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1 (a TLS-terminating proxy in front).
+    r = httpx.post(
+        server.url + "/api/auth/register",
+        json={"username": unique("tls"), "password": PASSWORD},
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert r.status_code == 201, r.text
+    _, attrs = cookie_attrs(r)
+    assert "secure" in attrs, attrs
+
+
+def test_logout_ends_only_that_sessions_streams(server, streams):
+    name = unique("ls")
+    first = Client(
+        server.url, register(server.url, username=name, password=PASSWORD).json()["token"]
+    )
+    second = Client(server.url, login(server.url, name).json()["token"])
+    first.user = second.user = first.get("/api/users/me").json()
+    kept = streams(first)
+    ended = streams(second)
+    assert second.post("/api/auth/logout").status_code == 204
+    ended.wait_for("session.ended")
+    assert ended.closed.wait(10)
+    other = Client.register(server.url)
+    c = other.direct(first)
+    m = other.send(c["id"], "still here?")
+    events = collect_until(kept, lambda ev: is_message(ev, m["id"]))
+    assert "session.ended" not in [ev.event for ev in events]
+    assert not kept.closed.is_set()

@@ -38,7 +38,12 @@ def test_direct_created_then_existing(alice, bob):
 def test_direct_repeat_makes_no_second_event(alice, bob, streams):
     reader = streams(bob)
     c = alice.direct(bob)
-    assert alice.post("/api/conversations", json={"kind": "direct", "member_ids": [bob.id]}).status_code == 200
+    assert (
+        alice.post(
+            "/api/conversations", json={"kind": "direct", "member_ids": [bob.id]}
+        ).status_code
+        == 200
+    )
     m = alice.send(c["id"], "marker")
     events = collect_until(reader, lambda ev: is_message(ev, m["id"]))
     created = [ev for ev in events if ev.event == "conversation.created"]
@@ -71,7 +76,8 @@ def test_bad_kind_is_422(alice, bob):
 def test_group_created_with_caller(alice, bob, carol, streams):
     reader = streams(carol)
     r = alice.post(
-        "/api/conversations", json={"kind": "group", "title": "Trip", "member_ids": [bob.id, carol.id]}
+        "/api/conversations",
+        json={"kind": "group", "title": "Trip", "member_ids": [bob.id, carol.id]},
     )
     assert r.status_code == 201, r.text
     g = r.json()
@@ -100,7 +106,9 @@ def test_list_most_recent_activity_first(alice, bob, carol):
         return [c["id"] for c in convs]
 
     assert order() == [c1["id"], c2["id"]]
-    bob_view = next(c for c in bob.get("/api/conversations").json()["conversations"] if c["id"] == c1["id"])
+    bob_view = next(
+        c for c in bob.get("/api/conversations").json()["conversations"] if c["id"] == c1["id"]
+    )
     assert bob_view["last_seq"] == 1 and bob_view["last_message"]["body"] == "one"
     carol.send(c2["id"], "two")
     assert order() == [c2["id"], c1["id"]]
@@ -164,7 +172,10 @@ def test_add_members_to_group(alice, bob, carol, streams):
     assert ev.id is not None
     ev = collect_until(
         carol_reader,
-        lambda e: e.event in ("conversation.created", "conversation.updated") and e.json()["id"] == g["id"],
+        lambda e: (
+            e.event in ("conversation.created", "conversation.updated")
+            and e.json()["id"] == g["id"]
+        ),
     )[-1]
     assert ev.id is not None
     m = alice.send(g["id"], "welcome carol")
@@ -176,6 +187,16 @@ def test_add_members_to_direct_is_409(alice, bob, carol):
     r = alice.post(f"/api/conversations/{c['id']}/members", json={"user_ids": [carol.id]})
     assert_problem(r, 409)
     assert member_ids(alice.get(f"/api/conversations/{c['id']}").json()) == {alice.id, bob.id}
+
+
+def test_group_with_unknown_member(alice, bob):
+    r = alice.post(
+        "/api/conversations",
+        json={"kind": "group", "title": "ghosts", "member_ids": [bob.id, "no-such-user"]},
+    )
+    assert_problem(r)
+    assert r.status_code in (404, 422)
+    assert alice.get("/api/conversations").json()["conversations"] == []
 
 
 def test_add_unknown_member(alice, bob):
@@ -190,8 +211,11 @@ def test_leave_group(alice, bob, carol, streams):
     other = alice.direct(bob)  # a marker channel bob stays in
     before = alice.send(g["id"], "before leaving")
     reader = streams(bob)
+    alice_reader = streams(alice)
     r = bob.delete(f"/api/conversations/{g['id']}/members/{bob.id}")
     assert r.status_code == 204, r.text
+    ev = alice_reader.wait_for("conversation.updated", id=g["id"])
+    assert member_ids(ev.json()) == {alice.id, carol.id}
     assert_problem(bob.get(f"/api/conversations/{g['id']}"), 404)
     assert_problem(bob.get(f"/api/conversations/{g['id']}/messages"), 404)
     assert g["id"] not in {c["id"] for c in bob.get("/api/conversations").json()["conversations"]}
@@ -200,7 +224,9 @@ def test_leave_group(alice, bob, carol, streams):
     after = alice.send(g["id"], "after leaving")
     alice.post(f"/api/conversations/{g['id']}/typing", json={"typing": True})
     carol.post(f"/api/conversations/{g['id']}/receipts", json={"read_seq": after["seq"]})
-    alice.patch(f"/api/conversations/{g['id']}/messages/{before['id']}", json={"body": "edited later"})
+    alice.patch(
+        f"/api/conversations/{g['id']}/messages/{before['id']}", json={"body": "edited later"}
+    )
     marker = alice.send(other["id"], "marker")
     events = collect_until(reader, lambda ev: is_message(ev, marker["id"]))
     leaked = [
@@ -234,7 +260,10 @@ def test_leave_direct_is_refused(alice, bob):
 def test_leave_then_cannot_act(alice, bob):
     g = alice.group("gone", bob)
     assert bob.delete(f"/api/conversations/{g['id']}/members/{bob.id}").status_code == 204
-    assert_problem(bob.post(f"/api/conversations/{g['id']}/messages", json={"client_id": "a", "body": "x"}), 404)
+    assert_problem(
+        bob.post(f"/api/conversations/{g['id']}/messages", json={"client_id": "a", "body": "x"}),
+        404,
+    )
     assert_problem(bob.post(f"/api/conversations/{g['id']}/typing", json={"typing": True}), 404)
 
 

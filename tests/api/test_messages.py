@@ -145,7 +145,10 @@ def test_body_is_trimmed(alice, chat):
     ],
 )
 def test_body_rules(alice, chat, body, ok):
-    r = alice.post(f"/api/conversations/{chat['id']}/messages", json={"client_id": uuid.uuid4().hex, "body": body})
+    r = alice.post(
+        f"/api/conversations/{chat['id']}/messages",
+        json={"client_id": uuid.uuid4().hex, "body": body},
+    )
     if ok:
         assert r.status_code == 201, r.text
         assert len(r.json()["body"]) == 4000
@@ -159,16 +162,25 @@ def test_reply_to_has_live_excerpt(alice, bob, chat):
     reply = post_message(bob, chat["id"], "answer", reply_to=quoted["id"])
     assert reply.status_code == 201, reply.text
     rt = reply.json()["reply_to"]
-    assert rt == {"id": quoted["id"], "seq": quoted["seq"], "sender_id": alice.id, "excerpt": long[:140]}
+    assert rt == {
+        "id": quoted["id"],
+        "seq": quoted["seq"],
+        "sender_id": alice.id,
+        "excerpt": long[:140],
+    }
 
     def reply_now() -> dict:
         msgs = history(bob, chat["id"])["messages"]
         return next(m for m in msgs if m["id"] == reply.json()["id"])["reply_to"]
 
-    r = alice.patch(f"/api/conversations/{chat['id']}/messages/{quoted['id']}", json={"body": "short now"})
+    r = alice.patch(
+        f"/api/conversations/{chat['id']}/messages/{quoted['id']}", json={"body": "short now"}
+    )
     assert r.status_code == 200
     assert reply_now()["excerpt"] == "short now"
-    assert alice.delete(f"/api/conversations/{chat['id']}/messages/{quoted['id']}").status_code == 204
+    assert (
+        alice.delete(f"/api/conversations/{chat['id']}/messages/{quoted['id']}").status_code == 204
+    )
     now = reply_now()
     assert now["excerpt"] == "" and now["id"] == quoted["id"] and now["seq"] == quoted["seq"]
 
@@ -232,7 +244,9 @@ def test_history_bad_params_are_422(alice, chat, params):
 def test_edit_by_sender(alice, bob, chat, streams):
     reader = streams(bob)
     m = alice.send(chat["id"], "first draft")
-    r = alice.patch(f"/api/conversations/{chat['id']}/messages/{m['id']}", json={"body": "  final  "})
+    r = alice.patch(
+        f"/api/conversations/{chat['id']}/messages/{m['id']}", json={"body": "  final  "}
+    )
     assert r.status_code == 200, r.text
     edited = r.json()
     assert_message(edited)
@@ -250,7 +264,9 @@ def test_edit_rules(alice, bob, chat):
     assert_problem(alice.patch(url, json={"body": "   "}), 422, field="body")
     assert_problem(alice.patch(url, json={"body": "e" * 4001}), 422, field="body")
     assert_problem(alice.patch(url, json={}), 422, field="body")
-    assert_problem(alice.patch(f"/api/conversations/{chat['id']}/messages/nope", json={"body": "x"}), 404)
+    assert_problem(
+        alice.patch(f"/api/conversations/{chat['id']}/messages/nope", json={"body": "x"}), 404
+    )
     assert history(alice, chat["id"])["messages"][0]["body"] == "mine"
     assert alice.delete(url).status_code == 204
     assert_problem(alice.patch(url, json={"body": "resurrect"}), 410)
@@ -287,7 +303,9 @@ def test_delete_leaves_tombstone(alice, bob, chat, streams):
 def test_deleted_text_is_gone_from_storage(server, alice, bob, chat):
     secret = "s3cr3t-" + uuid.uuid4().hex
     m = alice.send(chat["id"], secret)
-    alice.patch(f"/api/conversations/{chat['id']}/messages/{m['id']}", json={"body": secret + " v2"})
+    alice.patch(
+        f"/api/conversations/{chat['id']}/messages/{m['id']}", json={"body": secret + " v2"}
+    )
     assert alice.delete(f"/api/conversations/{chat['id']}/messages/{m['id']}").status_code == 204
     # Nothing the server answers has it any more, replays included.
     reader_body = bob.get(f"/api/conversations/{chat['id']}/messages").text
@@ -321,10 +339,33 @@ def test_unread_count_excludes_own_and_deleted(alice, bob, chat):
         return who.get(f"/api/conversations/{chat['id']}").json()["unread_count"]
 
     assert unread(bob) == 4 and unread(alice) == 1
-    assert alice.delete(f"/api/conversations/{chat['id']}/messages/{ms[3]['id']}").status_code == 204
+    assert (
+        alice.delete(f"/api/conversations/{chat['id']}/messages/{ms[3]['id']}").status_code == 204
+    )
     assert unread(bob) == 3
-    assert bob.post(f"/api/conversations/{chat['id']}/receipts", json={"read_seq": 2}).status_code == 200
+    assert (
+        bob.post(f"/api/conversations/{chat['id']}/receipts", json={"read_seq": 2}).status_code
+        == 200
+    )
     assert unread(bob) == 1
-    assert bob.post(f"/api/conversations/{chat['id']}/receipts", json={"read_seq": 5}).status_code == 200
+    assert (
+        bob.post(f"/api/conversations/{chat['id']}/receipts", json={"read_seq": 5}).status_code
+        == 200
+    )
     assert unread(bob) == 0
     assert unread(alice) == 1
+
+
+def test_send_rate_is_bounded_with_retry_after(server, alice, bob):
+    c = alice.direct(bob)
+    throttled = None
+    for i in range(400):
+        r = post_message(alice, c["id"], f"spam {i}")
+        if r.status_code == 429:
+            throttled = r
+            break
+        assert r.status_code == 201, r.text
+    assert throttled is not None, "400 sends in a row were never throttled"
+    assert_problem(throttled, 429)
+    assert throttled.headers.get("retry-after", "").isdigit()
+    assert int(throttled.headers["retry-after"]) >= 1

@@ -83,7 +83,9 @@ def test_receipt_pushed_to_every_member(alice, bob, carol, streams):
     ],
 )
 def test_receipt_bad_fields_are_422(bob, chat3, body, field):
-    assert_problem(bob.post(f"/api/conversations/{chat3['id']}/receipts", json=body), 422, field=field)
+    assert_problem(
+        bob.post(f"/api/conversations/{chat3['id']}/receipts", json=body), 422, field=field
+    )
 
 
 def test_receipt_negative_is_not_an_error_or_is_422(bob, chat3):
@@ -103,7 +105,10 @@ def test_typing_reaches_others(alice, bob, carol, streams):
     ev = bob_reader.wait_for("typing", conversation_id=c["id"])
     assert ev.id is None, "typing is ephemeral: no id"
     assert ev.json() == {"conversation_id": c["id"], "user_id": alice.id, "typing": True}
-    assert alice.post(f"/api/conversations/{c['id']}/typing", json={"typing": False}).status_code == 204
+    assert (
+        alice.post(f"/api/conversations/{c['id']}/typing", json={"typing": False}).status_code
+        == 204
+    )
     ev = bob_reader.wait_for("typing", conversation_id=c["id"])
     assert ev.json()["typing"] is False
     # Carol is in no conversation with them: nothing.
@@ -130,7 +135,9 @@ def test_typing_is_never_replayed(alice, bob, streams):
 @pytest.mark.parametrize("body", [{}, {"typing": "yes"}, {"typing": None}])
 def test_typing_bad_body_is_422(alice, bob, body):
     c = alice.direct(bob)
-    assert_problem(alice.post(f"/api/conversations/{c['id']}/typing", json=body), 422, field="typing")
+    assert_problem(
+        alice.post(f"/api/conversations/{c['id']}/typing", json=body), 422, field="typing"
+    )
 
 
 def test_presence_to_users_who_share_a_conversation(alice, bob, carol, streams):

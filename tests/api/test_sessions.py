@@ -60,3 +60,21 @@ def test_idle_expiry(make_server):
     assert parse_time(s["idle_expires_at"]) > parse_time(session["idle_expires_at"])
     # And once everyone stops, expiry comes for them too.
     poll(lambda: active.get("/api/users/me").status_code == 401, timeout=15, interval=0.2)
+
+
+def test_session_max_life_caps_even_an_active_session(make_server):
+    srv = make_server(HELLOW_SESSION_MAX_S="3")
+    a = Client.register(srv.url)
+    reader = open_reader(srv.url, a.token or "")
+    try:
+
+        def ended() -> bool:
+            r = a.post("/api/auth/activity")  # active all along
+            return r.status_code == 401
+
+        poll(ended, timeout=20, interval=0.25, what="session ended at its max life")
+        assert_problem(a.get("/api/users/me"), 401)
+        reader.wait_for("session.ended", timeout=10)
+        assert reader.closed.wait(10)
+    finally:
+        reader.close()

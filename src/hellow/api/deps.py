@@ -14,13 +14,14 @@ if TYPE_CHECKING:
     from ..app import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI would run a plain function in a worker thread, on every request.
     services: Services = request.app.state.services
     return services
 
 
 async def get_principal(request: Request) -> Principal:
-    services = get_services(request)
+    services: Services = request.app.state.services
     return await services.auth.authenticate(request, unsafe=request.method in UNSAFE)
 
 

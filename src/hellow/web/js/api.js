@@ -23,7 +23,7 @@ export class NetworkError extends Error {}
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-async function request(method, path, { body, timeoutMs = 15000, signal } = {}) {
+async function request(method, path, { body, timeoutMs = 15000, signal, keepalive = false } = {}) {
   const headers = { Accept: 'application/json' };
   // Cookie-signed unsafe requests need this header, else 403 (API.md, CSRF).
   if (UNSAFE.has(method)) headers['X-Hellow-CSRF'] = '1';
@@ -39,6 +39,7 @@ async function request(method, path, { body, timeoutMs = 15000, signal } = {}) {
       credentials: 'same-origin',
       cache: 'no-store',
       signal: AbortSignal.any(signals),
+      keepalive,
     });
   } catch (err) {
     if (signal?.aborted) throw err;
@@ -97,7 +98,9 @@ export const api = {
     }),
   edit: (id, messageId, body) => request('PATCH', `${conv(id)}/messages/${enc(messageId)}`, { body: { body } }),
   remove: (id, messageId) => request('DELETE', `${conv(id)}/messages/${enc(messageId)}`),
-  receipts: (id, marks) => request('POST', `${conv(id)}/receipts`, { body: marks }),
+  // keepalive: a receipt posted as the tab closes still goes out.
+  receipts: (id, marks, { keepalive = false } = {}) =>
+    request('POST', `${conv(id)}/receipts`, { body: marks, keepalive }),
   typing: (id, typing) => request('POST', `${conv(id)}/typing`, { body: { typing }, timeoutMs: 5000 }),
 
   /** The event stream as a raw Response; stream.js reads and parses it. */

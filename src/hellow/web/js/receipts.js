@@ -19,12 +19,12 @@ export function createReceipts({ store, api, sync }) {
     }, delay));
   }
 
-  async function flush(id) {
+  async function flush(id, { keepalive = false } = {}) {
     const marks = pending.get(id);
     if (!marks) return;
     pending.delete(id);
     try {
-      const r = await api.receipts(id, marks);
+      const r = await api.receipts(id, marks, { keepalive });
       if (r) store.putReceipt(r);
     } catch (err) {
       if (err instanceof NetworkError) {
@@ -46,6 +46,16 @@ export function createReceipts({ store, api, sync }) {
     schedule(id);
   }
 
+  // Closing the tab inside the coalescing window must not lose what was read.
+  function onPageHide() {
+    for (const [id, timer] of timers) {
+      clearTimeout(timer);
+      timers.delete(id);
+      flush(id, { keepalive: true });
+    }
+  }
+  window.addEventListener('pagehide', onPageHide);
+
   return {
     delivered(id, seq) {
       const c = store.conversations.get(id);
@@ -62,6 +72,7 @@ export function createReceipts({ store, api, sync }) {
     },
     stop() {
       stopped = true;
+      window.removeEventListener('pagehide', onPageHide);
       for (const t of timers.values()) clearTimeout(t);
       timers.clear();
       pending.clear();

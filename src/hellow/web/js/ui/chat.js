@@ -1,7 +1,7 @@
 // The signed-in screen: sidebar and thread side by side (one at a time on a phone), the
 // connection indicator, the tab title, the idle warning and the hash route #/c/<id>.
 
-import { $, setText } from '../dom.js';
+import { $, setText, updateAvatar } from '../dom.js';
 import { createSidebar } from './sidebar.js';
 import { createSheets } from './sheets.js';
 import { createThread } from './thread.js';
@@ -42,6 +42,8 @@ export function mountChat(app, ui) {
   const sheets = createSheets(app, { navigate });
   const sidebar = createSidebar(app, { navigate });
   setText($('me'), store.me.display_name);
+  setText($('me-handle'), `@${store.me.username}`);
+  updateAvatar($('me-avatar'), store.me.id, store.me.display_name);
 
   function route() {
     const id = routeId();

@@ -22,7 +22,7 @@ export function createSidebar(app, { navigate }) {
     const typers = store.typers(c.id);
     if (typers.length) return { text: 'typing…', typing: true };
     const m = c.last_message;
-    if (!m) return { text: c.kind === 'group' ? 'New group' : 'Say hello 👋', typing: false };
+    if (!m) return { text: c.kind === 'group' ? 'New group' : 'No messages yet', typing: false };
     if (m.deleted) return { text: 'Message deleted', typing: false };
     const body = m.body.replace(/\s+/g, ' ');
     if (m.sender_id === store.me.id) return { text: `You: ${body}`, typing: false };

@@ -98,14 +98,17 @@ export function createThread(app) {
     return store.users.get(userId)?.display_name || 'Someone';
   }
 
-  function separator(key, text, cls) {
+  /** A centred line: `strong` in bold, then `rest` ("Today 7:05 PM", "New messages"). */
+  function separator(key, strong, rest, cls) {
     let el = elements.get(key);
     if (!el) {
-      el = h('div', { class: cls, attrs: { role: 'separator' } }, h('span', {}));
+      el = h('div', { class: cls, attrs: { role: 'separator' } }, h('span', {}, h('strong'), h('span')));
       elements.set(key, el);
     }
-    setText(el.firstChild, text);
-    el.setAttribute('aria-label', text);
+    const [b, span] = el.firstChild.children;
+    setText(b, strong);
+    setText(span, rest ? ` ${rest}` : '');
+    el.setAttribute('aria-label', rest ? `${strong} ${rest}` : strong);
     return el;
   }
 
@@ -129,13 +132,13 @@ export function createThread(app) {
       const newDay = !prev || (prev.time != null ? dayKey(prev.time) : 'now') !== day;
       const longGap = prev && x.time - prev.time > TIME_GAP_MS;
       if (newDay || longGap) {
-        const label = x.time != null ? `${dayLabel(x.time)} ${timeLabel(x.time)}` : 'Now';
         const key = `sep:${x.key}`;
-        wanted.push(separator(key, label, 'day-separator'));
+        const dayName = x.time != null ? dayLabel(x.time) : 'Now';
+        wanted.push(separator(key, dayName, x.time != null ? timeLabel(x.time) : '', 'day-separator'));
         seen.add(key);
       }
       if (x === firstUnread) {
-        wanted.push(separator('unread', 'New messages', 'unread-divider'));
+        wanted.push(separator('unread', 'New messages', '', 'unread-divider'));
         seen.add('unread');
       }
       const joins = (a, b) => a && b && a.m.sender_id === b.m.sender_id && Math.abs(b.time - a.time) < GROUP_GAP_MS
