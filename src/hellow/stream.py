@@ -63,9 +63,13 @@ async def serve_events(scope: Scope, receive: Receive, send: Send) -> None:
         return
     hub = services.hub
     last_event_id = parse_last_event_id(request)
+    # Nothing of the request is needed past this point: an idle stream keeps only the
+    # little it must (ten thousand streams make every object count).
+    del request
     # Subscribe before replaying (DESIGN rule 2): live events queue while the log is
     # read, and the stream skips those the replay already sent.
     stream = hub.open(principal.session)
+    del principal
     try:
         if await services.store.presence_join(stream.user_id, hub.instance_id):
             await hub.presence_changed(stream.user_id, True)
@@ -113,27 +117,28 @@ async def _replay(services: Services, stream: Stream, after: int | None, send: S
 
 
 async def _pump(stream: Stream, receive: Receive, send: Send) -> None:
-    """Write queued frames until the stream closes or the client goes away."""
+    """Write queued frames until the stream closes or the client goes away.
 
-    async def write() -> None:
+    Two tasks a stream: this one writes, a small one waits for the disconnect (after
+    which uvicorn's `send` silently does nothing, so only `receive` can tell)."""
+    watcher = asyncio.create_task(_watch(stream, receive))
+    stream.writer = asyncio.current_task()
+    try:
         while (chunk := await stream.take()) is not None:
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def watch() -> None:
-        while True:
-            message: Message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-
-    stream.writer = asyncio.create_task(write())
-    tasks = [stream.writer, asyncio.create_task(watch())]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        if not stream.closed:
+            raise
+        # Closed, and its reader has not taken the last frames in WRITE_GRACE_S: drop it.
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        watcher.cancel()
+
+
+async def _watch(stream: Stream, receive: Receive) -> None:
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            stream.close("gone")
+            return
