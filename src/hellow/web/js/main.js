@@ -5,7 +5,7 @@ import { ApiError, api } from './api.js';
 import { $ } from './dom.js';
 import { startSession } from './session.js';
 import { wipe } from './storage.js';
-import { announce, listenAnnouncements } from './tabs.js';
+import { createAnnouncer } from './tabs.js';
 import { showAuth } from './ui/auth.js';
 import { mountChat } from './ui/chat.js';
 
@@ -43,7 +43,7 @@ function leaveChat(reason, { tell }) {
   current = null;
   unmount();
   wipe();
-  if (tell) announce({ t: 'signout', reason });
+  if (tell) news.announce({ t: 'signout', reason });
   enterAuth(NOTICES[reason] || '');
 }
 
@@ -52,7 +52,7 @@ function enterAuth(notice = '') {
   showAuth({
     notice,
     onSignedIn(sessionInfo) {
-      announce({ t: 'signin' });
+      news.announce({ t: 'signin' });
       enterChat(sessionInfo);
     },
   });
@@ -78,7 +78,7 @@ async function boot() {
   booting = false;
 }
 
-listenAnnouncements({
+const news = createAnnouncer({
   signout(msg) {
     if (!current) return;
     current.session.end(msg.reason, { remote: true, notify: false });

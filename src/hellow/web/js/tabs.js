@@ -63,21 +63,19 @@ export function createTabs({ userId, onLeader, onMessage }) {
   };
 }
 
-/** Tell every tab (whoever is signed in there) that the session is over, or just began. */
-export function announce(msg) {
-  if (!('BroadcastChannel' in window)) return;
-  const ch = new BroadcastChannel(CHANNEL);
-  ch.postMessage(msg);
-  ch.close();
-}
-
-/** Listen for announce() from other tabs, whatever the user: {t: handler}. */
-export function listenAnnouncements(handlers) {
-  if (!('BroadcastChannel' in window)) return () => {};
+/**
+ * Sign-in and sign-out news between tabs, whoever is signed in there: {t: handler}.
+ * One channel object both sends and listens, so a tab never hears its own news.
+ */
+export function createAnnouncer(handlers) {
+  if (!('BroadcastChannel' in window)) return { announce() {}, stop() {} };
   const ch = new BroadcastChannel(CHANNEL);
   ch.addEventListener('message', (e) => {
     const msg = e.data;
     if (msg && !msg.user_id && Object.hasOwn(handlers, msg.t)) handlers[msg.t](msg);
   });
-  return () => ch.close();
+  return {
+    announce: (msg) => ch.postMessage(msg),
+    stop: () => ch.close(),
+  };
 }

@@ -47,10 +47,6 @@ export function mountChat(app, ui) {
 
   function route() {
     const id = routeId();
-    if (id && !store.conversations.has(id) && store.conversations.size === 0) {
-      // The list is still loading: open once it is there.
-      app.sync.quiet(app.sync.conversations().then(() => store.conversations.has(id) && route()));
-    }
     chat.dataset.view = id ? 'thread' : 'list';
     sidebar.select(id);
     thread.open(id);

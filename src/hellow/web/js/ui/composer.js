@@ -153,7 +153,8 @@ export function createComposer(app, { currentId, onSent }) {
       input.value = read(KEYS.drafts, {})[id] || '';
       setMode(null);
       autosize();
-      if (window.matchMedia('(pointer: fine)').matches) input.focus({ preventScroll: true });
+      // Straight to typing on a desktop; on a phone that would throw up the keyboard.
+      if (window.matchMedia('(pointer: fine) and (min-width: 721px)').matches) input.focus({ preventScroll: true });
     },
     close() {
       stopTyping();

@@ -43,7 +43,9 @@ export function openMenu(at, items) {
   menu.replaceChildren(...buttons);
   menu.hidden = false;
   // Keep it on screen: open up/left when there is no room below/right.
-  const { width, height } = menu.getBoundingClientRect();
+  // offsetWidth/Height: the layout size, not the size mid-way through the opening scale.
+  const width = menu.offsetWidth;
+  const height = menu.offsetHeight;
   const x = Math.max(8, Math.min(at.x, window.innerWidth - width - 8));
   const y = at.y + height + 8 > window.innerHeight ? Math.max(8, at.y - height) : at.y;
   menu.style.left = `${x}px`;

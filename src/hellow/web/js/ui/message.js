@@ -36,6 +36,8 @@ export function createMessageElement(key) {
     p.edited,
     p.meta,
   );
+  // Entrance and highlight play once; a later move in the DOM must not replay them.
+  el.addEventListener('animationend', () => el.classList.remove('enter', 'flash'));
   parts.set(el, p);
   return el;
 }
@@ -94,6 +96,3 @@ export function updateMessage(el, v) {
   p.more.hidden = v.status === 'sending';
 }
 
-export function messageView(el) {
-  return parts.get(el)?.view || null;
-}

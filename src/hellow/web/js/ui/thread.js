@@ -3,15 +3,13 @@
 // is on screen, the typing row and the header's presence line.
 
 import { $, h, reconcile, setText, updateAvatar } from '../dom.js';
-import { dayKey, dayLabel, parseTime, presenceLabel, timeLabel, typingLabel } from '../format.js';
+import { presenceLabel, typingLabel } from '../format.js';
 import { FAIL_AFTER_MS, pendingStatus } from '../outbox.js';
-import { messageKey } from '../store.js';
+import { buildTimeline } from '../timeline.js';
 import { createComposer } from './composer.js';
 import { createMessageActions } from './actions.js';
 import { createMessageElement, updateMessage } from './message.js';
 
-const GROUP_GAP_MS = 5 * 60000; // bubbles closer than 5 min from one sender stack together
-const TIME_GAP_MS = 60 * 60000; // an hour of silence gets its own time line, as in Messages
 const NEAR_TOP_PX = 400;
 const PINNED_PX = 80;
 
@@ -57,44 +55,7 @@ export function createThread(app) {
     if (max) receipts.read(id, max);
   }
 
-  function statusOf(m, c) {
-    const others = (c.members || []).filter((u) => u.id !== store.me.id).map((u) => u.id);
-    if (!others.length) return 'sent';
-    const byUser = new Map((c.receipts || []).map((r) => [r.user_id, r]));
-    const all = (field) => others.every((u) => (byUser.get(u)?.[field] || 0) >= m.seq);
-    if (all('read_seq')) return 'read';
-    if (all('delivered_seq')) return 'delivered';
-    return 'sent';
-  }
-
-  /** Everything to show, in order: loaded messages, then what is still in the outbox. */
-  function items(c) {
-    const t = store.threads.get(id);
-    const list = t ? [...t.byId.values()].sort((a, b) => a.seq - b.seq) : [];
-    const have = new Set(list.map((m) => m.client_id));
-    const pending = outbox.items().filter((i) => i.conversation_id === id && !have.has(i.client_id));
-    const byId = new Map(list.map((m) => [m.id, m]));
-    const out = list.map((m) => ({ m, key: messageKey(m, store.me.id), time: parseTime(m.created_at), status: m.sender_id === store.me.id ? statusOf(m, c) : null }));
-    const now = Date.now();
-    for (const i of pending) {
-      out.push({
-        key: `c:${i.client_id}`,
-        time: i.created_at,
-        status: pendingStatus(i, now),
-        item: i,
-        m: { id: `pending-${i.client_id}`, sender_id: store.me.id, body: i.body, deleted: false, edited_at: null, seq: 0,
-          reply_to: i.reply_to ? quoteFor(byId.get(i.reply_to)) : null },
-      });
-    }
-    return out;
-  }
-
-  function quoteFor(m) {
-    return m ? { id: m.id, seq: m.seq, sender_id: m.sender_id, excerpt: m.deleted ? '' : m.body.slice(0, 140) } : null;
-  }
-
   function nameOf(userId) {
-    if (userId === store.me.id) return 'You';
     return store.users.get(userId)?.display_name || 'Someone';
   }
 
@@ -117,74 +78,33 @@ export function createThread(app) {
     if (!c) return;
     const before = { top: scroller.scrollTop, fromBottom: scroller.scrollHeight - scroller.scrollTop, first: log.firstChild };
     const pinned = atBottom();
-    const list = items(c);
-    const group = c.kind === 'group';
-    const lastMine = [...list].reverse().find((x) => x.m.sender_id === store.me.id && !x.item && !x.m.deleted);
-    const firstUnread = unreadFrom == null ? null
-      : list.find((x) => !x.item && x.m.sender_id !== store.me.id && x.m.seq > unreadFrom && !x.m.deleted);
+    const pending = outbox.items().filter((i) => i.conversation_id === id);
+    const rows = buildTimeline({ store, conversation: c, thread: store.threads.get(id), pending, unreadFrom });
     const wanted = [];
     const seen = new Set();
     let added = 0;
-    list.forEach((x, i) => {
-      const prev = list[i - 1];
-      const next = list[i + 1];
-      const day = x.time != null ? dayKey(x.time) : 'now';
-      const newDay = !prev || (prev.time != null ? dayKey(prev.time) : 'now') !== day;
-      const longGap = prev && x.time - prev.time > TIME_GAP_MS;
-      if (newDay || longGap) {
-        const key = `sep:${x.key}`;
-        const dayName = x.time != null ? dayLabel(x.time) : 'Now';
-        wanted.push(separator(key, dayName, x.time != null ? timeLabel(x.time) : '', 'day-separator'));
-        seen.add(key);
+    for (const row of rows) {
+      seen.add(row.key);
+      if (row.type !== 'message') {
+        wanted.push(separator(row.key, row.strong, row.rest, row.type === 'unread' ? 'unread-divider' : 'day-separator'));
+        continue;
       }
-      if (x === firstUnread) {
-        wanted.push(separator('unread', 'New messages', '', 'unread-divider'));
-        seen.add('unread');
-      }
-      const joins = (a, b) => a && b && a.m.sender_id === b.m.sender_id && Math.abs(b.time - a.time) < GROUP_GAP_MS
-        && dayKey(a.time) === dayKey(b.time) && !(b === firstUnread);
-      const first = !joins(prev, x) || newDay || longGap;
-      const nextDay = next && next.time != null && dayKey(next.time) !== day;
-      const last = !joins(x, next) || nextDay || (next && next.time - x.time > TIME_GAP_MS);
-      const mine = x.m.sender_id === store.me.id;
-      let el = elements.get(x.key);
+      let el = elements.get(row.key);
       if (!el) {
-        el = createMessageElement(x.key);
-        elements.set(x.key, el);
-        if (rendered && (i === list.length - 1 || x.item)) {
+        el = createMessageElement(row.key);
+        elements.set(row.key, el);
+        // Only what arrives while the thread is open springs in; history just appears.
+        if (rendered && (row.newest || row.clientId)) {
           el.classList.add('enter');
           added += 1;
         }
       }
-      const q = x.m.reply_to;
-      const fresh = q ? store.threads.get(id)?.byId.get(q.id) : null;
-      updateMessage(el, {
-        id: x.m.id,
-        mine,
-        status: x.status,
-        sender: nameOf(x.m.sender_id),
-        senderId: x.m.sender_id,
-        showSender: group && !mine && first,
-        avatarSlot: group && !mine,
-        showAvatar: group && !mine && last,
-        body: x.m.body,
-        deleted: Boolean(x.m.deleted),
-        edited: Boolean(x.m.edited_at),
-        time: x.time,
-        quoteId: q ? q.id : '',
-        quoteSeq: q ? q.seq : 0,
-        quoteName: q ? nameOf(q.sender_id) : '',
-        quoteText: q ? (fresh ? (fresh.deleted ? '' : fresh.body.slice(0, 140)) : q.excerpt) : '',
-        first,
-        last,
-        meta: x.status === 'failed' || (x === lastMine && !x.item) || (Boolean(x.item) && i === list.length - 1),
-      });
-      el.dataset.seq = x.item ? '' : String(x.m.seq);
-      if (x.item) el.dataset.clientId = x.item.client_id;
+      updateMessage(el, row.view);
+      el.dataset.seq = row.seq == null ? '' : String(row.seq);
+      if (row.clientId) el.dataset.clientId = row.clientId;
       else delete el.dataset.clientId;
       wanted.push(el);
-      seen.add(x.key);
-    });
+    }
     for (const [key, el] of elements) {
       if (!seen.has(key)) {
         observer.unobserve(el);
@@ -195,7 +115,7 @@ export function createThread(app) {
     reconcile(log, wanted);
     for (const el of wanted) if (el.dataset.seq) observer.observe(el);
     keepPosition(before, pinned, added);
-    scheduleFailCheck(list);
+    scheduleFailCheck(pending);
     rendered = true;
     renderHeader();
     renderTyping();
@@ -213,9 +133,10 @@ export function createThread(app) {
   }
 
   // "failed" is a matter of time (no answer in 10 s): redraw when the next pending turns.
-  function scheduleFailCheck(list) {
+  function scheduleFailCheck(pending) {
     clearTimeout(failTimer);
-    const waits = list.filter((x) => x.status === 'sending').map((x) => x.item.tried_at + FAIL_AFTER_MS - Date.now());
+    const now = Date.now();
+    const waits = pending.filter((i) => pendingStatus(i, now) === 'sending').map((i) => i.tried_at + FAIL_AFTER_MS - now);
     if (waits.length) failTimer = setTimeout(render, Math.max(100, Math.min(...waits) + 50));
   }
 
@@ -338,6 +259,16 @@ export function createThread(app) {
         setText($('history-status'), '');
       } catch {
         setText($('history-status'), 'Couldn’t load this conversation.');
+      }
+    }
+    // Up to a few pages of unread: load back to the first one so the divider can show it.
+    for (let i = 0; i < 4 && unreadFrom != null && t.hasMore && t.minSeq > unreadFrom + 1; i += 1) {
+      if (opening !== id) return;
+      if ((c.last_seq || 0) - unreadFrom > 200) break;
+      try {
+        await sync.older(id);
+      } catch {
+        break;
       }
     }
     if (opening !== id) return;
