@@ -52,6 +52,12 @@ class Auth:
         self.bus = bus
         self.settings = settings
         self.key = settings.signing_key()
+        if settings.redis_url and not settings.jwt_secret:
+            log.warning(
+                "Redis without HELLOW_JWT_SECRET: signing with the key generated in %s; "
+                "processes that do not share that folder must all set the same secret",
+                settings.data_dir,
+            )
         self.idle_ms = settings.idle_timeout_s * 1000
         # Argon2id at OWASP's recommended floor (19 MiB, 2 passes, 1 lane): about 20 ms
         # here, so sign-in stays quick while a stolen hash costs an attacker dearly.

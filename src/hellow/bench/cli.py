@@ -21,7 +21,7 @@ from .runner import Run, Settings
 from .scenarios import SCENARIOS, Sizes
 from .servers import Target, raise_nofile, start_servers
 from .standard import STANDARD, command_line
-from .stats import Result
+from .stats import NOISY, Result
 from .targets import judge
 
 
@@ -58,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
     size.add_argument("--connections", type=int, help="concurrent send connections")
     size.add_argument("--conversations", type=int, help="throughput: conversations")
     size.add_argument(
-        "--stop-p99", type=float, default=100.0, help="fanout: stop above this p99 (ms)"
+        "--stop-p99", type=float, default=1000.0, help="fanout: stop above this p99 (ms)"
     )
     size.add_argument("--body-bytes", type=int, default=64, help="message body length")
     load = p.add_argument_group("load processes")
@@ -86,6 +86,18 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--standard", action="store_true", help="the standard set (about 10 minutes)")
     out.add_argument("--report", type=Path, help="with --standard: write this Markdown page")
     out.add_argument("--no-redis", action="store_true", help="with --standard: SQLite only")
+    out.add_argument(
+        "--wait-quiet",
+        type=float,
+        help="before each step wait up to this many seconds for the machine to be idle "
+        "(default: 90 with --standard, else 0)",
+    )
+    out.add_argument(
+        "--retry-noisy",
+        type=int,
+        help="rerun a scenario whose steps shared the machine with other work "
+        "(default: 2 with --standard, else 0)",
+    )
     out.add_argument("--profile", type=Path, help="py-spy the server in each step, into DIR")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -134,48 +146,76 @@ def _nofile_note(job: Job, args: argparse.Namespace, progress: Progress) -> str 
     return None
 
 
+def _noise(results: list[Result]) -> float:
+    return max((r.other_cpu_percent or 0.0 for r in results), default=0.0)
+
+
 def run_jobs(
     jobs: list[Job], args: argparse.Namespace, progress: Progress
 ) -> tuple[list[Result], list[str]]:
     results: list[Result] = []
     notes: list[str] = []
+    retries = args.retry_noisy if args.retry_noisy is not None else 2 * args.standard
     for job in jobs:
-        progress.note(f"== {job.scenario} [{job.backend}]")
         note = _nofile_note(job, args, progress)
         if note:
             notes.append(note)
-        settings = Settings(
-            readers=max(1, args.readers),
-            senders=args.senders or (2 if job.scenario == "throughput" else 1),
-            body_bytes=args.body_bytes,
-            cut_at=args.cut_at,
-            resume=not args.no_resume,
-            reconnect_delay=args.reconnect_delay,
-            profile=args.profile,
-        )
-        target = None
-        run = None
-        try:
-            target = _target(args, job.backend)
-            run = Run(target, settings, progress)
-            for r in SCENARIOS[job.scenario](run, job.sizes):
-                results.append(r)
-                progress.end()
-                progress.note(f"  {r.label}: {_one_line(r)}")
-            for path in run.profiles:
-                progress.note(f"  profile: {path}")
-        except Exception as exc:  # a failed scenario is reported, the others still run
-            progress.end()
-            notes.append(f"{job.scenario} [{job.backend}] failed: {exc}")
-            progress.note(f"! {job.scenario} [{job.backend}] FAILED: {exc}")
-            if os.environ.get("HELLOW_BENCH_DEBUG"):
-                traceback.print_exc()
-        finally:
-            if run is not None:
-                run.close()
-            if target is not None:
-                target.stop()
+        best: list[Result] | None = None
+        for attempt in range(1 + max(0, retries)):
+            progress.note(
+                f"== {job.scenario} [{job.backend}]" + (f" retry {attempt}" if attempt else "")
+            )
+            got = run_job(job, args, progress, notes)
+            if got is None:
+                break
+            if best is None or _noise(got) < _noise(best):
+                best = got
+            if _noise(best) <= NOISY:
+                break
+            progress.note(f"  other processes used {_noise(got):.0f}% of a core: noisy")
+        results += best or []
     return results, notes
+
+
+def run_job(
+    job: Job, args: argparse.Namespace, progress: Progress, notes: list[str]
+) -> list[Result] | None:
+    """One scenario on a fresh server; None (and a note) when it failed."""
+    settings = Settings(
+        readers=max(1, args.readers),
+        senders=args.senders or (2 if job.scenario == "throughput" else 1),
+        body_bytes=args.body_bytes,
+        cut_at=args.cut_at,
+        resume=not args.no_resume,
+        reconnect_delay=args.reconnect_delay,
+        profile=args.profile,
+        quiet_wait=args.wait_quiet if args.wait_quiet is not None else 90.0 * args.standard,
+    )
+    target = None
+    run = None
+    results = []
+    try:
+        target = _target(args, job.backend)
+        run = Run(target, settings, progress)
+        for r in SCENARIOS[job.scenario](run, job.sizes):
+            results.append(r)
+            progress.end()
+            progress.note(f"  {r.label}: {_one_line(r)}")
+        for path in run.profiles:
+            progress.note(f"  profile: {path}")
+        return results
+    except Exception as exc:  # a failed scenario is reported, the others still run
+        progress.end()
+        notes.append(f"{job.scenario} [{job.backend}] failed: {exc}")
+        progress.note(f"! {job.scenario} [{job.backend}] FAILED: {exc}")
+        if os.environ.get("HELLOW_BENCH_DEBUG"):
+            traceback.print_exc()
+        return None
+    finally:
+        if run is not None:
+            run.close()
+        if target is not None:
+            target.stop()
 
 
 def _one_line(r: Result) -> str:

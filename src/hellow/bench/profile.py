@@ -35,6 +35,10 @@ class Profiler:
         self.exe = str(beside) if beside.exists() else (shutil.which("py-spy") or "py-spy")
         self._procs: list[tuple[subprocess.Popen[bytes], Path]] = []
 
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for proc, _ in self._procs]
+
     def available(self) -> bool:
         return shutil.which(self.exe) is not None
 

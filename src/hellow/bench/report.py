@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from .stats import Result
+from .stats import NOISY, Result
 from .targets import Verdict
 
 KEEP_BEGIN = "<!-- analysis:begin -->"
@@ -155,7 +155,7 @@ def warnings(results: list[Result]) -> list[str]:
             out.append(f"{where}: {r.reconnects} stream reconnects")
         if r.resets:
             out.append(f"{where}: {r.resets} `reset` events")
-        if (r.other_cpu_percent or 0) > 25:
+        if (r.other_cpu_percent or 0) > NOISY:
             out.append(
                 f"{where}: other processes used {r.other_cpu_percent:.0f}% of a core meanwhile:"
                 " the figures are noisy"
@@ -209,7 +209,7 @@ def write_markdown(
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `hellow bench --standard --report {path.name}` ({m['date']}, commit "
+        f"Written by `hellow bench --standard --report {path}` ({m['date']}, commit "
         f"`{m['commit'] or '?'}`). Rerun with `make bench`; the analysis section below is kept.",
         "",
         "## Machine",
@@ -250,10 +250,17 @@ def write_markdown(
         lines += ["## Notes from this run", "", *[f"- {n}" for n in notes], ""]
     if plots:
         lines += ["## Plots", ""]
-        lines += [f"![{p.stem}]({os.path.relpath(p, path.parent)})" for p in plots]
+        lines += [
+            f"![{p.stem}]({os.path.relpath(p, path.parent)})"
+            for p in sorted(plots, key=_sqlite_first)
+        ]
         lines += [""]
     lines += ["## Analysis", "", KEEP_BEGIN, kept, KEEP_END, ""]
     path.write_text("\n".join(lines))
+
+
+def _sqlite_first(p: Path) -> tuple[bool, str]:
+    return ("sqlite" not in p.name, p.name)
 
 
 def print_summary(results: list[Result], verdicts: list[Verdict], out: Any = None) -> None:

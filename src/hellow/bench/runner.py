@@ -6,6 +6,7 @@ have in common, from opening streams to turning counters into a `Result`, is her
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from array import array
@@ -18,7 +19,14 @@ from .profile import Profiler
 from .progress import Progress, count
 from .sender import SendPlan, SendResult, Target
 from .servers import Target as Servers
-from .servers import Usage, cpu_percent, host_port, read_machine, read_usage
+from .servers import (
+    Usage,
+    cpu_percent,
+    host_port,
+    machine_busy,
+    read_machine,
+    read_usage,
+)
 from .sse_reader import StreamSpec
 from .stats import Latency, Result, account
 from .worker import OpenOptions, StepData, StreamData
@@ -37,6 +45,8 @@ class Settings:
     drain_quiet: float = 2.0  # a drain ends when nothing arrived for this long
     drain_max: float = 60.0
     profile: Path | None = None  # py-spy the server(s) in each step, into this folder
+    quiet_wait: float = 0.0  # before a step, wait up to this long for other load to stop
+    quiet_percent: float = 25.0  # "quiet": the machine uses less than this much of a core
 
 
 @dataclass
@@ -263,14 +273,34 @@ class Run:
             merged.latencies_us.extend(part.latencies_us)
         return merged
 
+    def wait_quiet(self, label: str) -> None:
+        """On a shared machine, other work would be measured as the server's slowness."""
+        if self.settings.quiet_wait <= 0:
+            return
+        start = time.monotonic()
+        while (busy := machine_busy(1.0)) > self.settings.quiet_percent:
+            waited = time.monotonic() - start
+            if waited > self.settings.quiet_wait:
+                self.progress.note(f"! machine still busy ({busy:.0f}% of a core): measuring")
+                return
+            text = f"waiting for a quiet machine: {busy:.0f}% of a core busy, {waited:.0f} s"
+            self.progress.show(label, None, text)
+        self.progress.end()
+
+    def load_pids(self) -> list[int]:
+        """The tool's own processes: this one, the load workers, py-spy when profiling."""
+        spies = self.profiler.pids if self.profiler is not None else []
+        return [os.getpid(), *self.pool.pids, *spies]
+
     def watch(self, label: str) -> Watch:
         """Readings of every process before a step (and py-spy on the servers)."""
+        self.wait_quiet(label)
         if self.profiler is not None:
             self.profiler.start(label, self.servers.pids)
         return Watch(
             self.servers.usage(),
             self.servers.redis_usage(),
-            read_usage(self.pool.pids),
+            read_usage(self.load_pids(), tree=False),
             read_machine(),
         )
 
@@ -281,7 +311,7 @@ class Run:
         after = Watch(
             self.servers.usage(),
             self.servers.redis_usage(),
-            read_usage(self.pool.pids),
+            read_usage(self.load_pids(), tree=False),
             read_machine(),
         )
         result.server_cpu_percent = cpu_percent(before.server, after.server)

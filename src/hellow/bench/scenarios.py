@@ -25,7 +25,7 @@ class Sizes:
     messages: int | None = None
     connections: int | None = None
     conversations: int | None = None
-    stop_p99_ms: float = 100.0  # fanout: stop raising the rate once p99 passes this
+    stop_p99_ms: float = 1000.0  # fanout: stop raising the rate once p99 passes this
 
 
 def _spread(users: list[int], streams: int) -> list[int]:

@@ -86,12 +86,13 @@ class Usage:
     rss: int
 
 
-def read_usage(pids: list[int]) -> Usage | None:
+def read_usage(pids: list[int], tree: bool = True) -> Usage | None:
+    """The processes (with their descendants when `tree`) summed."""
     if not pids:
         return None
     cpu, rss = 0.0, 0
     for root in pids:
-        for pid in _descendants(root):
+        for pid in _descendants(root) if tree else [root]:
             try:
                 with open(f"/proc/{pid}/stat", "rb") as f:
                     fields = f.read().rsplit(b")", 1)[1].split()
@@ -110,6 +111,13 @@ def read_machine() -> Usage:
         fields = [int(x) for x in f.readline().split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
     return Usage(time.monotonic(), (sum(fields[:8]) - idle) / _TICKS, 0)
+
+
+def machine_busy(window: float = 1.0) -> float:
+    """Per cent of one core the whole machine used over the next `window` seconds."""
+    before = read_machine()
+    time.sleep(window)
+    return cpu_percent(before, read_machine()) or 0.0
 
 
 def cpu_percent(before: Usage | None, after: Usage | None) -> float | None:

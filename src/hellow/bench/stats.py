@@ -8,6 +8,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# A step during which other processes used more than this much of a core is noisy.
+NOISY = 25.0
+
 
 @dataclass(frozen=True, slots=True)
 class Latency:

@@ -234,6 +234,10 @@ class SqliteStore:
 
     async def presence_leave(self, user_id: str, instance_id: str, at: int) -> bool:
         counts = self._presence.get(user_id, {})
+        if sum(counts.values()) <= 1:
+            # The last stream: last_seen_at is written before the user reads as offline.
+            await self.set_last_seen(user_id, at)
+        counts = self._presence.get(user_id, {})
         left = counts.get(instance_id, 0) - 1
         if left > 0:
             counts[instance_id] = left
@@ -242,7 +246,6 @@ class SqliteStore:
         if counts:
             return False
         self._presence.pop(user_id, None)
-        await self.set_last_seen(user_id, at)
         return True
 
     async def online(self, user_ids: Iterable[str]) -> set[str]:
