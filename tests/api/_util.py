@@ -244,12 +244,13 @@ def mentions(ev: SSEEvent, conversation_id: str) -> bool:
     return data.get("conversation_id") == conversation_id or conversation_id in ev.data
 
 
-def rss_kb(pid: int) -> int:
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident memory (VmRSS) or its peak so far (VmHWM), in KiB."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    raise AssertionError(f"no {field}")
 
 
 class RawStream:

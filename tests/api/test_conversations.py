@@ -280,3 +280,28 @@ def test_unread_counts_in_list(alice, bob, kind):
 
     assert unread(bob) == 3
     assert unread(alice) == 1
+
+
+def test_concurrent_direct_creation_makes_one(server, users):
+    import threading
+
+    a, b = users(2)
+    barrier = threading.Barrier(6)
+    results: list = []
+
+    def create(me, other) -> None:
+        barrier.wait(5)
+        results.append(
+            me.post("/api/conversations", json={"kind": "direct", "member_ids": [other.id]})
+        )
+
+    threads = [
+        threading.Thread(target=create, args=((a, b) if i % 2 else (b, a))) for i in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200] * 5 + [201], codes
+    assert len({r.json()["id"] for r in results}) == 1

@@ -321,3 +321,39 @@ def test_an_event_seen_is_already_stored(alice, bob, streams):
         seq = ev.json()["seq"]
         page = bob.get(f"/api/conversations/{c['id']}/messages", params={"after": seq - 1})
         assert [x["id"] for x in page.json()["messages"]][:1] == [ev.json()["id"]]
+
+
+def test_resume_while_live_traffic_flows_is_gapless(busy_server):
+    """Events that arrive during the replay are neither lost nor sent twice."""
+    import threading
+
+    url = busy_server.url
+    a, b = Client.register(url), Client.register(url)
+    chat = a.direct(b)
+    baseline = open_reader(url, b.token)
+    try:
+        start = baseline.ready.json()["last_event_id"]
+        for i in range(150):
+            send_retry(a, chat["id"], f"backlog {i}")
+        live: list[str] = []
+
+        def keep_sending() -> None:
+            for i in range(150):
+                live.append(send_retry(a, chat["id"], f"live {i}")["id"])
+
+        sender = threading.Thread(target=keep_sending)
+        sender.start()
+        resumed = open_reader(url, b.token, last_event_id=start, timeout=30)
+        try:
+            sender.join(60)
+            last = live[-1]
+            ref = collect_until(baseline, lambda e: is_message(e, last), timeout=30)
+            got = [*resumed.replayed, resumed.ready]
+            got += collect_until(resumed, lambda e: is_message(e, last), timeout=30)
+            ids = [e.id for e in got if e.event in DURABLE]
+            assert ids == sorted(ids) and len(ids) == len(set(ids)), "out of order or duplicated"
+            assert ids == [e.id for e in ref if e.event in DURABLE]
+        finally:
+            resumed.close()
+    finally:
+        baseline.close()

@@ -369,3 +369,27 @@ def test_send_rate_is_bounded_with_retry_after(server, alice, bob):
     assert_problem(throttled, 429)
     assert throttled.headers.get("retry-after", "").isdigit()
     assert int(throttled.headers["retry-after"]) >= 1
+
+
+def test_concurrent_resends_of_one_client_id_make_one_message(busy_server):
+    a, b = Client.register(busy_server.url), Client.register(busy_server.url)
+    c = a.direct(b)
+    for round_ in range(5):
+        key = f"race-{round_}-{uuid.uuid4().hex}"
+        barrier = threading.Barrier(6)
+        results: list = []
+
+        def send(key: str, barrier: threading.Barrier, results: list) -> None:
+            barrier.wait(5)
+            results.append(post_message(a, c["id"], "once", client_id=key))
+
+        threads = [threading.Thread(target=send, args=(key, barrier, results)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        codes = sorted(r.status_code for r in results)
+        assert codes == [200] * 5 + [201], codes
+        assert len({r.json()["id"] for r in results}) == 1
+    msgs = history(a, c["id"], limit=200)["messages"]
+    assert [m["seq"] for m in msgs] == [1, 2, 3, 4, 5]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import signal
 import threading
 import time
+import uuid
 
 import httpx
 
-from ._util import Client, login, open_reader, post_message
+from ._util import Client, login, open_reader, post_message, unique
 
 
 def test_healthz(server):
@@ -174,3 +175,22 @@ def test_acknowledged_sends_survive_sigkill(make_server):
     missing = [m["seq"] for m in acked if m["id"] not in ids]
     assert not missing, f"acknowledged, then lost on a crash: {missing}"
     assert [m["seq"] for m in got] == list(range(1, len(got) + 1))
+
+
+def test_logs_do_not_leak_tokens_or_passwords(server):
+    name = unique("lg")
+    password = "pw-" + uuid.uuid4().hex
+    r = httpx.post(server.url + "/api/auth/register", json={"username": name, "password": password})
+    token = r.json()["token"]
+    a = Client(server.url, token)
+    a.get("/api/users/me")
+    a.post("/api/auth/activity")
+    login(server.url, name, "wrong-" + password)
+    fake = token[:-4] + "AAAA"
+    Client(server.url, fake).get("/api/users/me")
+    a.post("/api/auth/logout")
+    a.get("/api/users/me")
+    log = server.log()
+    assert log, "the server logs nothing at all"
+    for secret in (token, token.split(".")[2], fake, password):
+        assert secret not in log

@@ -159,3 +159,36 @@ def test_presence_to_users_who_share_a_conversation(alice, bob, carol, streams):
     marker = bob.send(mc["id"], "marker")
     events = collect_until(carol_reader, lambda e: is_message(e, marker["id"]))
     assert not [e for e in events if e.event == "presence" and e.json()["user_id"] == alice.id]
+
+
+def test_typing_ends_by_itself_without_false(alice, bob, streams):
+    c = alice.direct(bob)
+    reader = streams(bob)
+    assert (
+        alice.post(f"/api/conversations/{c['id']}/typing", json={"typing": True}).status_code == 204
+    )
+    reader.wait_for("typing", conversation_id=c["id"], typing=True)
+    # Nobody sends false: others stop seeing it (6 s after the last true).
+    ev = reader.wait_for("typing", timeout=20, conversation_id=c["id"], user_id=alice.id)
+    assert ev.json()["typing"] is False
+
+
+def test_online_until_the_last_stream_closes(alice, bob, streams):
+    c = alice.direct(bob)
+    watcher = streams(bob)
+    one, two = streams(alice), streams(alice)
+
+    def alice_in_conversation() -> dict:
+        got = bob.get(f"/api/conversations/{c['id']}").json()
+        return next(u for u in got["members"] if u["id"] == alice.id)
+
+    assert alice_in_conversation()["online"] is True
+    one.close()
+    marker = alice.send(c["id"], "still here")
+    events = collect_until(watcher, lambda e: is_message(e, marker["id"]))
+    assert not [e for e in events if e.event == "presence" and e.json()["online"] is False]
+    assert alice_in_conversation()["online"] is True
+    two.close()
+    ev = watcher.wait_for("presence", user_id=alice.id, online=False)
+    assert_time(ev.json()["last_seen_at"])
+    assert alice_in_conversation()["online"] is False

@@ -278,7 +278,12 @@ def main(argv: list[str]) -> int:
             notes + warnings(results) + problems(results),
         )
         json_path = args.json or args.report.with_suffix(".json")
-        write_json(json_path, results, verdicts, {"command": "hellow bench " + shlex.join(argv)})
+        write_json(
+            json_path,
+            results,
+            verdicts,
+            {"command": "hellow bench " + shlex.join(argv), "notes": notes},
+        )
         progress.note(f"wrote {args.report}, {json_path} and {len(plots)} plot(s)")
     elif args.json:
         write_json(

@@ -86,6 +86,9 @@ class Run:
         self._step = 0
         self._cut_done = False
         self.profiler = Profiler(settings.profile) if settings.profile else None
+        if self.profiler is not None and not self.profiler.available():
+            progress.note("! py-spy not found (pip install py-spy): no profiles")
+            self.profiler = None
         self.profiles: list[Path] = []
 
     # -- set-up -------------------------------------------------------------------------
