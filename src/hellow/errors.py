@@ -45,6 +45,10 @@ class NotFound(HellowError):
     status, title, slug = 404, "Not found", "not-found"
 
 
+class MethodNotAllowed(HellowError):
+    status, title, slug = 405, "Method not allowed", "method-not-allowed"
+
+
 class Conflict(HellowError):
     status, title, slug = 409, "Conflict", "conflict"
 

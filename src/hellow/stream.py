@@ -1,8 +1,9 @@
 """`GET /api/events`: the event stream, as a plain ASGI endpoint.
 
-Plain ASGI rather than a `StreamingResponse`: the stream writes each batch of frames
-straight to `send`, and a disconnect ends it at once. No middleware that buffers
-(GZip, BaseHTTPMiddleware) sits in front of it.
+Plain ASGI rather than a `StreamingResponse`, and reached ahead of the framework's
+middleware stack (see `app.Edge`): the stream writes each batch of frames straight to
+uvicorn's `send`, a disconnect ends it at once, nothing can buffer it (GZip,
+BaseHTTPMiddleware), and an idle stream holds no middleware frames.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from . import sse, wire
-from .errors import HellowError
+from .errors import HellowError, MethodNotAllowed
 from .hub import Stream
+from .middleware import SECURITY_HEADERS
 from .problem import problem_response
 from .records import now_ms
 
@@ -31,6 +33,7 @@ HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
+    *SECURITY_HEADERS,
 ]
 
 
@@ -46,15 +49,12 @@ def parse_last_event_id(request: Request) -> int | None:
     return value if value >= 0 else -1
 
 
-class EventsEndpoint:
-    """A plain ASGI app (a class, so that Starlette's Route does not wrap it as a handler)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await serve_events(scope, receive, send)
-
-
-async def serve_events(scope: Scope, receive: Receive, send: Send) -> None:
-    services: Services = scope["app"].state.services
+async def serve_events(services: Services, scope: Scope, receive: Receive, send: Send) -> None:
+    """The whole endpoint, called by `app.Edge` ahead of the framework's middleware."""
+    if scope["method"] != "GET":
+        problem = MethodNotAllowed("The event stream is read with GET.")
+        await problem_response(problem)(scope, receive, send)
+        return
     request = Request(scope, receive)
     try:
         principal = await services.auth.authenticate(request, unsafe=False)

@@ -8,8 +8,9 @@ from typing import Any
 
 from .. import wire
 from ..errors import NotFound
-from ..records import EventRecord, MessageRecord, NewMessage, new_id
+from ..records import EventRecord, MessageRecord, NewMessage, ReplyRef, new_id
 from .sqlite_rows import (
+    EXCERPT,
     MSG_COLUMNS,
     MSG_FROM,
     append_event,
@@ -30,13 +31,17 @@ def append_message(
         first = get_msg(conn, row[0])
         assert first is not None
         return first, None
+    reply = None
     if new.reply_to_id is not None:
         quoted = conn.execute(
-            "SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?",
+            "SELECT seq, sender_id, body, deleted FROM messages"
+            " WHERE id = ? AND conversation_id = ?",
             (new.reply_to_id, new.conversation_id),
         ).fetchone()
         if quoted is None:
             raise NotFound("The message replied to is not in this conversation.")
+        seq_, sender, body, deleted = quoted
+        reply = ReplyRef(new.reply_to_id, seq_, sender, "" if deleted else body[:EXCERPT])
     seq = conn.execute(
         "UPDATE conversations SET last_seq = last_seq + 1,"
         " last_activity_at = max(last_activity_at, ?) WHERE id = ? RETURNING last_seq",
@@ -44,25 +49,32 @@ def append_message(
     ).fetchone()
     if seq is None:
         raise NotFound("No such conversation.")
-    message_id = new_id()
+    record = MessageRecord(
+        id=new_id(),
+        conversation_id=new.conversation_id,
+        seq=seq[0],
+        sender_id=new.sender_id,
+        client_id=new.client_id,
+        body=new.body,
+        reply_to=reply,
+        created_at=new.created_at,
+    )
     conn.execute(
         "INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, body,"
         " reply_to_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            message_id,
-            new.conversation_id,
-            seq[0],
-            new.sender_id,
-            new.client_id,
-            new.body,
+            record.id,
+            record.conversation_id,
+            record.seq,
+            record.sender_id,
+            record.client_id,
+            record.body,
             new.reply_to_id,
-            new.created_at,
+            record.created_at,
         ),
     )
-    record = get_msg(conn, message_id)
-    assert record is not None
     data = wire.message_bytes(record)
-    return record, append_event(conn, "message.created", new.conversation_id, data, message_id)
+    return record, append_event(conn, "message.created", new.conversation_id, data, record.id)
 
 
 def list_messages(
