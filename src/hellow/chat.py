@@ -73,7 +73,7 @@ class Chat:
         return conv
 
     async def _publish(self, event: EventRecord | None, audience: list[str]) -> None:
-        if event is not None:
+        if event is not None and not self.store.publishes_events:
             await self.bus.publish(
                 Event(event.kind, event.data, frozenset(audience), event.id, event.conversation_id)
             )

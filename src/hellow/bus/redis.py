@@ -2,11 +2,11 @@
 
 Every process subscribes to `<prefix>bus`; every message is `Event.to_bytes()`.
 
-Durable events are published twice, on purpose: by the Redis store's write script, in the
-same atomic step that gives out the event id (so every instance sees them in id order, and
-an instance dying right after its write cannot swallow the notification), and again by the
-caller through `publish`, as the `Bus` contract says. The second copy is dropped here: a
-durable id already delivered is never delivered again.
+Durable events are published by the Redis store's write script, in the same atomic step
+that gives out the event id (so every instance sees them in id order, and an instance
+dying right after its write cannot swallow the notification); the store says so with
+`publishes_events`, and the domain then publishes only ephemeral events itself. A durable
+id that arrives twice all the same (a caller that publishes anyway) is delivered once.
 
 Pub/sub is at-most-once. When the subscription drops, the listener hears `bus_lost()`; the
 bus reconnects with backoff (0.1 s doubling to 5 s), subscribes, and only then says

@@ -32,6 +32,11 @@ from ..records import (
 
 
 class Store(Protocol):
+    # True when the store itself publishes each durable event on the bus in the step that
+    # writes it (Redis: so pub/sub order is id order); callers then publish only
+    # ephemeral events, and every durable event crosses the bus once.
+    publishes_events: bool
+
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> None:

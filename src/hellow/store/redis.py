@@ -40,6 +40,8 @@ SEARCH_SCAN = 200  # index entries read per user search before sorting by userna
 
 
 class RedisStore(RedisLogStore):
+    publishes_events = True  # the write scripts PUBLISH in the same atomic step
+
     def __init__(self, url: str, prefix: str = "hellow:v1:") -> None:
         super().__init__(url, prefix)
         self._instances: set[str] = set()

@@ -44,6 +44,8 @@ EXCERPT = 140
 
 
 class SqliteStore:
+    publishes_events = False  # the caller publishes on the in-process bus
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._writer: Writer | None = None
