@@ -41,27 +41,34 @@ class GuardMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        if scope["method"] in WITH_BODY and scope["path"].startswith("/api/"):
+        if scope["path"].startswith("/api/"):
             try:
-                receive = await _checked_body(scope, receive)
+                if scope["method"] in WITH_BODY:
+                    receive = await _checked_body(scope, receive)
+                else:
+                    _check_length(scope)  # a GET with a body is not read, but not too big
             except HellowError as exc:
                 await problem_response(exc)(scope, receive, send_with_headers)
                 return
         await self.app(scope, receive, send_with_headers)
 
 
+def _check_length(scope: Scope) -> None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                too_big = int(value) > MAX_BODY
+            except ValueError:
+                too_big = True
+            if too_big:
+                raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY} bytes.")
+
+
 async def _checked_body(scope: Scope, receive: Receive) -> Receive:
     """Read the whole body (at most 64 KiB) first, refusing larger ones with 413 and
     non-JSON ones with 415; then hand the app a receive that replays it."""
+    _check_length(scope)
     headers = dict(scope["headers"])
-    length = headers.get(b"content-length")
-    if length is not None:
-        try:
-            too_big = int(length) > MAX_BODY
-        except ValueError:
-            too_big = True
-        if too_big:
-            raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY} bytes.")
     chunks: list[bytes] = []
     size = 0
     more = True

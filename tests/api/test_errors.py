@@ -345,3 +345,14 @@ def test_validation_errors_name_each_bad_field(server):
     body = assert_problem(r, 422)
     fields = {e["field"] for e in body["errors"]}
     assert "username" in fields or "password" in fields
+
+
+def test_a_get_with_a_body_over_64k_is_413_too(pair):
+    a, _, c, _ = pair
+    r = a.http.request(
+        "GET",
+        f"/api/conversations/{c['id']}/messages",
+        headers={**a.headers(), "Content-Type": "application/json"},
+        content=b"x" * (64 * 1024 + 1),
+    )
+    assert_problem(r, 413)
