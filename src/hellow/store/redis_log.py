@@ -107,9 +107,8 @@ class RedisLogStore:
     async def append_message(self, new: NewMessage) -> tuple[MessageRecord, EventRecord | None]:
         k, cid = self.keys, new.conversation_id
         client_field = f"{new.sender_id}:{new.client_id}"
-        first = await self.conn.one(k.clients(cid), "HGET", k.clients(cid), client_field)
-        if first is not None:
-            return await self._existing(cid, codec.text(k.clients(cid), first)), None
+        # No idempotency look-up here: the write script answers DUP for a known client_id,
+        # and a round trip fewer per send is worth more than skipping its preparation.
         loaded = await self._load_conv(cid)
         if loaded is None:
             raise NotFound("No such conversation.")
