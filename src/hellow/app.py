@@ -54,12 +54,14 @@ def build_services(settings: Settings) -> Services:
     hub = Hub(
         store, bus, settings.idle_timeout_s, settings.heartbeat_s, settings.stream_queue_bytes
     )
+    auth = Auth(store, bus, settings)
+    hub.on_session_ended = auth.forget
     return Services(
         settings=settings,
         store=store,
         bus=bus,
         hub=hub,
-        auth=Auth(store, bus, settings),
+        auth=auth,
         chat=Chat(store, bus, settings.send_rate_per_s),
     )
 

@@ -30,6 +30,12 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 TOUCH_EVERY_MS = 1000
 # Verified tokens remembered at once (about 300 bytes each).
 VERIFIED_TOKENS = 10_000
+# A session read from the store is trusted for this long: a request then costs no store
+# round trip (one of four for a send on Redis). Sign-out still ends it at once on every
+# process, which forgets it on the bus's `session.ended`; were that message lost, this
+# is how long another process could still honour the token.
+SESSION_CACHE_MS = 1000
+CACHED_SESSIONS = 10_000
 
 
 @dataclass(slots=True)
@@ -64,6 +70,7 @@ class Auth:
         self.hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
         self._dummy_hash = self.hasher.hash("not a real password")
         self._verified: dict[str, tuple[str, str, int]] = {}
+        self._sessions: dict[str, tuple[SessionRecord, int]] = {}
 
     # -- accounts ------------------------------------------------------------------
     async def register(self, username: str, password: str, display_name: str | None) -> SignedIn:
@@ -174,7 +181,17 @@ class Auth:
 
     async def session_of(self, token: str) -> SessionRecord:
         sub, sid = self._claims(token)
-        session = await self.store.get_session(sid)
+        now = now_ms()
+        entry = self._sessions.get(sid)
+        session = entry[0] if entry is not None and now - entry[1] < SESSION_CACHE_MS else None
+        if session is None or session_end_reason(session, now, self.idle_ms) is not None:
+            # Not known, stale, or looks over here: the store has the last word (another
+            # process may have seen activity since).
+            session = await self.store.get_session(sid)
+            if session is not None:
+                if len(self._sessions) >= CACHED_SESSIONS:
+                    self._sessions.clear()
+                self._sessions[sid] = (session, now)
         if session is None or session.user_id != sub:
             raise Unauthorized("The session has ended.")
         reason = session_end_reason(session, now_ms(), self.idle_ms)
@@ -189,9 +206,14 @@ class Auth:
             session.last_active_at = now
         return session
 
+    def forget(self, session_id: str) -> None:
+        """Drop a session from this process's memory (it ended here or elsewhere)."""
+        self._sessions.pop(session_id, None)
+
     async def logout(self, session: SessionRecord) -> None:
-        """Revoke at once; every instance ends that session's open streams."""
+        """Revoke at once; every instance ends that session's open streams and forgets it."""
         await self.store.revoke_session(session.id)
+        self.forget(session.id)
         log.info("user %s signed out (session %s)", session.user_id, session.id[:8])
         data = wire.dumps({"reason": "logout"})
         await self.bus.publish(

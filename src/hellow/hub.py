@@ -13,7 +13,7 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from . import sse, wire
 from .bus.base import Bus, Event
@@ -133,6 +133,8 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self.slow_closed = 0
         self.events_routed = 0
+        # Told of every session ended by sign-out on any process (Auth forgets it).
+        self.on_session_ended: Callable[[str], None] | None = None
 
     async def start(self) -> None:
         try:
@@ -271,6 +273,8 @@ class Hub:
     def _route(self, event: Event) -> None:
         self.events_routed += 1
         if event.session_id is not None:
+            if self.on_session_ended is not None:
+                self.on_session_ended(event.session_id)
             for stream in list(self.by_user.get(next(iter(event.audience), ""), ())):
                 if stream.session_id == event.session_id:
                     stream.close(event.kind, final=event.frame)
