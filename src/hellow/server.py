@@ -72,5 +72,6 @@ def serve(settings: Settings) -> int:
         # the cookie is then marked Secure and throttling sees the real address.
         proxy_headers=True,
     )
-    Server(config).run()
-    return 0
+    server = Server(config)
+    server.run()
+    return 0 if server.started else 3  # 3: uvicorn's "startup failed"

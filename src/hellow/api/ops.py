@@ -11,12 +11,14 @@ from .deps import ServicesDep, json
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="200 while the process runs")
+@router.api_route("/healthz", methods=["GET", "HEAD"], summary="200 while the process runs")
 async def healthz() -> Response:
     return json({"status": "ok"})
 
 
-@router.get("/readyz", summary="200 only while the store and the bus answer")
+@router.api_route(
+    "/readyz", methods=["GET", "HEAD"], summary="200 only while the store and the bus answer"
+)
 async def readyz(services: ServicesDep) -> Response:
     try:
         await services.store.ping()

@@ -55,13 +55,17 @@ class SqliteStore:
     # -- plumbing --------------------------------------------------------------
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(str(self.path))
         try:
+            conn = connect(str(self.path))
             migrate(conn)
+            self._read_conn = connect(str(self.path))
         except sqlite3.DatabaseError as exc:
-            raise StoreCorrupt(f"cannot open {self.path}: {exc}") from exc
+            # Never "repaired" by starting afresh: the operator decides what to do with it.
+            raise StoreCorrupt(
+                f"{self.path} cannot be used ({exc}); nothing was changed. Restore a backup "
+                "or move the file aside to start with an empty database."
+            ) from exc
         self._writer = Writer(conn)
-        self._read_conn = connect(str(self.path))
 
     async def close(self) -> None:
         if self._writer is not None:
