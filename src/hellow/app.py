@@ -31,6 +31,7 @@ from .stream import serve_events
 
 log = logging.getLogger("hellow.app")
 WEB = Path(str(resources.files("hellow") / "web"))
+SWAGGER_UI = Path(str(resources.files("fastapi_offline") / "static"))
 
 
 def retention_interval_s(days: float) -> float:
@@ -132,7 +133,7 @@ def create_app(settings: Settings) -> Edge:
             "`Last-Event-ID` or `?last_event_id=`), described in API.md."
         ),
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from local files, not a CDN
         redoc_url=None,
     )
     app.state.services = services
@@ -146,7 +147,12 @@ def create_app(settings: Settings) -> Edge:
     async def index() -> Response:
         return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})
 
+    async def docs() -> Response:
+        return FileResponse(WEB / "docs.html", headers={"Cache-Control": "no-cache"})
+
     app.add_api_route("/", index, include_in_schema=False)
+    app.add_api_route("/docs", docs, include_in_schema=False)
+    app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
     app.mount("/static", StaticFiles(directory=WEB, check_dir=False), name="static")
     app.add_middleware(GuardMiddleware)
     return Edge(app, services)

@@ -11,14 +11,14 @@ from .deps import ServicesDep, json
 router = APIRouter(tags=["operations"])
 
 
-@router.api_route("/healthz", methods=["GET", "HEAD"], summary="200 while the process runs")
+@router.head("/healthz", include_in_schema=False)
+@router.get("/healthz", summary="200 while the process runs")
 async def healthz() -> Response:
     return json({"status": "ok"})
 
 
-@router.api_route(
-    "/readyz", methods=["GET", "HEAD"], summary="200 only while the store and the bus answer"
-)
+@router.head("/readyz", include_in_schema=False)
+@router.get("/readyz", summary="200 only while the store and the bus answer")
 async def readyz(services: ServicesDep) -> Response:
     try:
         await services.store.ping()
