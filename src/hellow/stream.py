@@ -70,9 +70,15 @@ async def serve_events(services: Services, scope: Scope, receive: Receive, send:
     # read, and the stream skips those the replay already sent.
     stream = hub.open(principal.session)
     del principal
+    joined = False
     try:
-        if await services.store.presence_join(stream.user_id, hub.instance_id):
-            await hub.presence_changed(stream.user_id, True)
+        try:
+            if await services.store.presence_join(stream.user_id, hub.instance_id):
+                await hub.presence_changed(stream.user_id, True)
+            joined = True
+        except HellowError as exc:  # the store is away: say so before any byte of stream
+            await problem_response(exc)(scope, receive, send)
+            return
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         await send({"type": "http.response.body", "body": sse.RETRY, "more_body": True})
         await _replay(services, stream, last_event_id, send)
@@ -85,11 +91,17 @@ async def serve_events(services: Services, scope: Scope, receive: Receive, send:
         body = sse.frame("ready", wire.dumps(ready))
         await send({"type": "http.response.body", "body": body, "more_body": True})
         await _pump(stream, receive, send)
+    except HellowError as exc:
+        # The store failed mid-replay: end the stream; the client resumes where it was.
+        log.warning("event stream of user %s ended early: %s", stream.user_id, exc.detail)
+        with contextlib.suppress(Exception):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:
         hub.forget(stream)
-        with contextlib.suppress(Exception):
-            if await services.store.presence_leave(stream.user_id, hub.instance_id, now_ms()):
-                await hub.presence_changed(stream.user_id, False)
+        if joined:
+            with contextlib.suppress(Exception):
+                if await services.store.presence_leave(stream.user_id, hub.instance_id, now_ms()):
+                    await hub.presence_changed(stream.user_id, False)
 
 
 async def _replay(services: Services, stream: Stream, after: int | None, send: Send) -> None:
