@@ -172,6 +172,7 @@ class Hub:
         return stream
 
     def forget(self, stream: Stream) -> None:
+        stream.writer = None  # its writing is over: nothing left to cancel later
         stream.close(stream.close_reason or "gone")
         self.streams.discard(stream)
         peers = self.by_user.get(stream.user_id)
