@@ -92,3 +92,34 @@ async def test_session_ended_goes_only_to_that_session(tmp_path: Path) -> None:
     assert mine.closed and not other.closed
     assert list(mine.queue)[-1][1] == sse.frame("session.ended", b'{"reason":"logout"}')
     await store.close()
+
+
+async def test_events_that_arrive_during_a_catch_up_are_not_held_back(tmp_path: Path) -> None:
+    store, hub, events = await _setup(tmp_path)
+    now = now_ms()
+    stream = hub.open(SessionRecord("s", "b", now, now + 10_000, now))
+    *logged, newest = events
+    # The bus came back: the log has everything up to `logged[-1]`, and `newest` was
+    # published while the catch-up was reading (so it waits in the pending set).
+    hub._pending[newest.id] = newest
+    last = await store.last_event_id()
+    assert last == newest.id
+    # Pretend the log's end was read just before `newest` was written.
+    hub.store = _LogEndingAt(store, logged[-1].id)
+    await hub._catch_up()
+    assert _ids(list(stream.queue)) == [e.id for e in events]
+    assert hub._pending == {}
+    await store.close()
+
+
+class _LogEndingAt:
+    """The real store, answering `last_event_id` as it was a moment earlier."""
+
+    def __init__(self, store: SqliteStore, last: int) -> None:
+        self._store, self._last = store, last
+
+    async def last_event_id(self) -> int:
+        return self._last
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)

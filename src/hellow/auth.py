@@ -4,7 +4,9 @@ idle expiry, sign-in throttling, CSRF for cookie-signed requests."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import jwt
@@ -36,6 +38,27 @@ VERIFIED_TOKENS = 10_000
 # is how long another process could still honour the token.
 SESSION_CACHE_MS = 1000
 CACHED_SESSIONS = 10_000
+
+
+class KeyedLocks:
+    """An `asyncio.Lock` per key, dropped once nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 @dataclass(slots=True)
@@ -71,6 +94,7 @@ class Auth:
         self._dummy_hash = self.hasher.hash("not a real password")
         self._verified: dict[str, tuple[str, str, int]] = {}
         self._sessions: dict[str, tuple[SessionRecord, int]] = {}
+        self._attempts = KeyedLocks()
 
     # -- accounts ------------------------------------------------------------------
     async def register(self, username: str, password: str, display_name: str | None) -> SignedIn:
@@ -92,21 +116,24 @@ class Auth:
         limit = self.settings.login_max_failures
         window = self.settings.login_window_s
         keys = [(f"login:user:{username}", limit), (f"login:addr:{address}", limit * 5)]
-        for key, most in keys:
-            hits, reset_in = await self.store.throttle_peek(key)
-            if hits >= most:
-                log.warning("sign-in throttled for %s", key)
-                raise Throttled("Too many failed sign-ins. Try again later.", reset_in)
-        user = await self.store.get_user_by_name(username)
-        ok = await asyncio.to_thread(
-            self._verify, user.password_hash if user else self._dummy_hash, password
-        )
-        if user is None or not ok:
-            for key, _ in keys:
-                await self.store.throttle_hit(key, window)
-            log.info("failed sign-in for %r from %s", username, address)
-            raise Unauthorized("Wrong username or password.")
-        await self.store.throttle_clear(keys[0][0])
+        # One attempt at a time per account and per address in this process: attempts
+        # made at once would all read the count before any failure is added to it.
+        async with self._attempts.hold(keys[0][0]), self._attempts.hold(keys[1][0]):
+            for key, most in keys:
+                hits, reset_in = await self.store.throttle_peek(key)
+                if hits >= most:
+                    log.warning("sign-in throttled for %s", key)
+                    raise Throttled("Too many failed sign-ins. Try again later.", reset_in)
+            user = await self.store.get_user_by_name(username)
+            ok = await asyncio.to_thread(
+                self._verify, user.password_hash if user else self._dummy_hash, password
+            )
+            if user is None or not ok:
+                for key, _ in keys:
+                    await self.store.throttle_hit(key, window)
+                log.info("failed sign-in for %r from %s", username, address)
+                raise Unauthorized("Wrong username or password.")
+            await self.store.throttle_clear(keys[0][0])
         log.info("user %s signed in from %s", user.id, address)
         return await self._start_session(user)
 

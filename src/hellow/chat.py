@@ -29,6 +29,8 @@ from .store.base import Store
 # Others see "typing" until `typing: false`, or this long after the last `true`.
 TYPING_TTL_S = 6.0
 MAX_GROUP_MEMBERS = 1000
+# Senders remembered by the rate limiter before the full buckets are dropped.
+PRUNE_ABOVE = 100_000
 
 
 class SendRate:
@@ -38,6 +40,7 @@ class SendRate:
         self.rate = rate
         self.burst = max(1.0, rate * 3)
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._pruned_at = 0.0
 
     def take(self, user_id: str) -> None:
         now = time.monotonic()
@@ -46,8 +49,14 @@ class SendRate:
         if tokens < 1:
             raise Throttled("You are sending too fast.", (1 - tokens) / self.rate)
         self._buckets[user_id] = (tokens - 1, now)
-        if len(self._buckets) > 100_000:  # bound memory: forget the fullest buckets
-            self._buckets = {u: b for u, b in self._buckets.items() if b[0] < self.burst}
+        if len(self._buckets) > PRUNE_ABOVE and now - self._pruned_at > 1.0:
+            # Bound memory: forget buckets that have refilled (at most once a second).
+            self._pruned_at = now
+            self._buckets = {
+                u: (t, a)
+                for u, (t, a) in self._buckets.items()
+                if t + (now - a) * self.rate < self.burst
+            }
 
 
 class Chat:
@@ -74,8 +83,9 @@ class Chat:
 
     async def _publish(self, event: EventRecord | None, audience: list[str]) -> None:
         if event is not None and not self.store.publishes_events:
+            who = frozenset(event.audience if event.audience is not None else audience)
             await self.bus.publish(
-                Event(event.kind, event.data, frozenset(audience), event.id, event.conversation_id)
+                Event(event.kind, event.data, who, event.id, event.conversation_id)
             )
 
     # -- views -----------------------------------------------------------------------
@@ -246,7 +256,10 @@ class Chat:
 
     async def _expire_typing(self, conv: ConversationRecord, me: str) -> None:
         self._typing.pop((conv.id, me), None)
-        await self._publish_typing(conv, me, False)
+        # Six seconds on, the members may have changed: tell those there now.
+        fresh = await self.store.get_conversation(conv.id)
+        if fresh is not None:
+            await self._publish_typing(fresh, me, False)
 
     async def _publish_typing(self, conv: ConversationRecord, me: str, is_typing: bool) -> None:
         audience = frozenset(u for u in conv.member_ids if u != me)

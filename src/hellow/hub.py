@@ -255,19 +255,25 @@ class Hub:
             return
         if last > self.delivered:
             await self._route_from_log(self.delivered, last)
-            self.delivered = last
+            self.delivered = max(self.delivered, last)
         for stale in [i for i in self._pending if i <= self.delivered]:
             del self._pending[stale]
+        # Events that arrived during the catch-up wait in `_pending`; no gap task was
+        # started for them while this one ran.
+        try:
+            await self._drain_pending()
+        except Exception:
+            log.exception("could not fill a gap in the event log")
 
     async def _route_from_log(self, after: int, upto: int) -> None:
         records = await self.store.events_between(after, upto)
         audiences: dict[str, frozenset[str]] = {}
         for record in records:
-            if record.id <= self.delivered:
-                continue
             if record.conversation_id not in audiences:
                 conv = await self.store.get_conversation(record.conversation_id)
                 audiences[record.conversation_id] = frozenset(conv.member_ids if conv else ())
+            if record.id <= self.delivered:  # checked after the await: a live event may
+                continue  # have been routed meanwhile
             self.delivered = record.id
             self._route(from_record(record, audiences[record.conversation_id]))
 

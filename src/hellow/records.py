@@ -97,3 +97,6 @@ class EventRecord:
     kind: str
     conversation_id: str
     data: bytes
+    # Who may receive it, as read in the same transaction as the write (None: not known,
+    # the caller's view of the members is used).
+    audience: tuple[str, ...] | None = None

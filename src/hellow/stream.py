@@ -73,9 +73,10 @@ async def serve_events(services: Services, scope: Scope, receive: Receive, send:
     joined = False
     try:
         try:
-            if await services.store.presence_join(stream.user_id, hub.instance_id):
-                await hub.presence_changed(stream.user_id, True)
+            came_online = await services.store.presence_join(stream.user_id, hub.instance_id)
             joined = True
+            if came_online:
+                await hub.presence_changed(stream.user_id, True)
         except HellowError as exc:  # the store is away: say so before any byte of stream
             await problem_response(exc)(scope, receive, send)
             return

@@ -113,6 +113,9 @@ class RedisLogStore:
         if loaded is None:
             raise NotFound("No such conversation.")
         conv, ver = loaded
+        if new.sender_id not in conv.member_ids:
+            # Checked on the version the script verifies: one who left cannot post.
+            raise NotFound("No such conversation.")
         quoted_raw = b""
         quoted: dict[str, Any] | None = None
         if new.reply_to_id is not None:

@@ -4,6 +4,7 @@ thread inside one transaction."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from typing import Any
 
 from .. import wire
@@ -15,6 +16,7 @@ from .sqlite_rows import (
     MSG_FROM,
     append_event,
     get_msg,
+    member_ids_of,
     msg_row,
     refresh_message_events,
 )
@@ -31,6 +33,7 @@ def append_message(
         first = get_msg(conn, row[0])
         assert first is not None
         return first, None
+    _require_member(conn, new.conversation_id, new.sender_id)
     reply = None
     if new.reply_to_id is not None:
         quoted = conn.execute(
@@ -74,7 +77,23 @@ def append_message(
         ),
     )
     data = wire.message_bytes(record)
-    return record, append_event(conn, "message.created", new.conversation_id, data, record.id)
+    event = append_event(conn, "message.created", new.conversation_id, data, record.id)
+    return record, _with_audience(conn, event)
+
+
+def _require_member(conn: sqlite3.Connection, conversation_id: str, user_id: str) -> None:
+    """Checked again inside the write: whoever left meanwhile can no longer post."""
+    found = conn.execute(
+        "SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?",
+        (conversation_id, user_id),
+    ).fetchone()
+    if found is None:
+        raise NotFound("No such conversation.")
+
+
+def _with_audience(conn: sqlite3.Connection, event: EventRecord) -> EventRecord:
+    """The members as of this transaction: nobody who left before it sees the event."""
+    return replace(event, audience=tuple(member_ids_of(conn, event.conversation_id)))
 
 
 def list_messages(
@@ -112,6 +131,9 @@ def change_message(
 ) -> tuple[MessageRecord, EventRecord]:
     """Edit (`body` given) or delete (`body` None: the text leaves storage, the row stays
     as a tombstone); either way every stored payload holding the text is rewritten."""
+    sender = conn.execute("SELECT sender_id FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if sender is not None:
+        _require_member(conn, conversation_id, sender[0])
     if body is None:
         kind = "message.deleted"
         sql = "UPDATE messages SET body = '', deleted = 1 WHERE id = ? AND conversation_id = ?"
@@ -129,7 +151,7 @@ def change_message(
     assert record is not None
     event = append_event(conn, kind, conversation_id, wire.message_bytes(record), message_id)
     refresh_message_events(conn, message_id)
-    return record, event
+    return record, _with_audience(conn, event)
 
 
 def last_event_id(conn: sqlite3.Connection) -> int:
