@@ -13,7 +13,7 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from . import sse, wire
 from .bus.base import Bus, Event
@@ -30,6 +30,8 @@ GAP_WAIT_S = 0.05
 # Sessions are re-checked against the store when their idle deadline passes, at most
 # this late: the idle timeout ends a stream within a second of the deadline.
 SWEEP_S = 1.0
+# Every stream's session is read again at least this often (see Hub._deadline).
+RECHECK_MS = 60_000
 # `delivered` while the store could not be asked at start.
 UNKNOWN = -1
 # How long a closed stream's last frames may take to reach a slow reader.
@@ -165,7 +167,7 @@ class Hub:
     # -- streams -------------------------------------------------------------------
     def open(self, session: SessionRecord) -> Stream:
         """Register a stream: from now on it queues every live event of its user."""
-        deadline = min(session.last_active_at + self.idle_ms, session.expires_at)
+        deadline = self._deadline(session, now_ms())
         stream = Stream(session.user_id, session.id, deadline, self.delivered)
         self.streams.add(stream)
         self.by_user.setdefault(session.user_id, set()).add(stream)
@@ -310,19 +312,23 @@ class Hub:
             except Exception:
                 log.exception("session sweep failed")
 
-    async def check_sessions(self, now: int, session_ids: Iterable[str] = ()) -> None:
+    def _deadline(self, session: SessionRecord, now: int) -> int:
+        """When a stream's session must be looked at again: its idle or final deadline,
+        and at least every RECHECK_MS, in case a sign-out's bus message was lost."""
+        return min(session.last_active_at + self.idle_ms, session.expires_at, now + RECHECK_MS)
+
+    async def check_sessions(self, now: int) -> None:
         """End the streams of sessions that ended (idle, expired, revoked)."""
         due: dict[str, list[Stream]] = {}
-        wanted = set(session_ids)
         for stream in self.streams:
-            if stream.deadline <= now or stream.session_id in wanted:
+            if stream.deadline <= now:
                 due.setdefault(stream.session_id, []).append(stream)
         for session_id, streams in due.items():
             session = await self.store.get_session(session_id)
             reason = session_end_reason(session, now, self.idle_ms)
             if reason is None:
                 assert session is not None
-                deadline = min(session.last_active_at + self.idle_ms, session.expires_at)
+                deadline = self._deadline(session, now)
                 for stream in streams:
                     stream.deadline = deadline
                 continue
