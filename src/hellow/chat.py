@@ -81,12 +81,18 @@ class Chat:
             raise NotFound("No such conversation.")
         return conv
 
-    async def _publish(self, event: EventRecord | None, audience: list[str]) -> None:
-        if event is not None and not self.store.publishes_events:
-            who = frozenset(event.audience if event.audience is not None else audience)
-            await self.bus.publish(
-                Event(event.kind, event.data, who, event.id, event.conversation_id)
-            )
+    async def _publish(self, event: EventRecord | None, audience: list[str] | None = None) -> None:
+        """Publish a durable event the store wrote (unless the store publishes its own), to
+        the members it read in the write's transaction, else `audience`, else members now."""
+        if event is None or self.store.publishes_events:
+            return
+        members = event.audience if event.audience is not None else audience
+        if members is None:
+            conv = await self.store.get_conversation(event.conversation_id)
+            members = conv.member_ids if conv else []
+        await self.bus.publish(
+            Event(event.kind, event.data, frozenset(members), event.id, event.conversation_id)
+        )
 
     # -- views -----------------------------------------------------------------------
     async def members_json(self, member_ids: list[str]) -> list[dict[str, Any]]:
@@ -178,13 +184,14 @@ class Chat:
     async def send(
         self, me: str, conversation_id: str, client_id: str, body: str, reply_to: str | None
     ) -> tuple[MessageRecord, bool]:
-        conv = await self.conversation_for(me, conversation_id)
+        # No membership read first: the store checks it in the write itself (the one
+        # check that cannot race a leave), and a send is the hottest request there is.
         self.rate.take(me)
         new = NewMessage(conversation_id, me, client_id, body, reply_to, now_ms())
         message, event = await self.store.append_message(new)
-        await self._publish(event, conv.member_ids)
+        await self._publish(event)
         if event is not None:
-            self._stop_typing(conv, me)
+            self._stop_typing(conversation_id, me)
         return message, event is not None
 
     async def messages(
@@ -247,17 +254,20 @@ class Chat:
             )
         await self._publish_typing(conv, me, is_typing)
 
-    def _stop_typing(self, conv: ConversationRecord, me: str) -> None:
+    def _stop_typing(self, conversation_id: str, me: str) -> None:
         """A sent message ends its sender's typing."""
-        timer = self._typing.pop((conv.id, me), None)
+        timer = self._typing.pop((conversation_id, me), None)
         if timer is not None:
             timer.cancel()
-            self._spawn(self._publish_typing(conv, me, False))
+            self._spawn(self._typing_ended(conversation_id, me))
 
     async def _expire_typing(self, conv: ConversationRecord, me: str) -> None:
         self._typing.pop((conv.id, me), None)
-        # Six seconds on, the members may have changed: tell those there now.
-        fresh = await self.store.get_conversation(conv.id)
+        await self._typing_ended(conv.id, me)
+
+    async def _typing_ended(self, conversation_id: str, me: str) -> None:
+        # The members may have changed since the `typing: true`: tell those there now.
+        fresh = await self.store.get_conversation(conversation_id)
         if fresh is not None:
             await self._publish_typing(fresh, me, False)
 

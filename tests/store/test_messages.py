@@ -177,3 +177,14 @@ async def test_edit_of_a_deleted_message_is_not_found(store: Store) -> None:
         await store.edit_message(conv.id, message.id, "back?", now_ms())
     with pytest.raises(NotFound):
         await store.edit_message(conv.id, new_id(), "never was", now_ms())
+
+
+async def test_append_by_someone_not_a_member_is_not_found(store: Store) -> None:
+    a, b, outsider = await users(store, 3)
+    conv, _ = await group(store, a, b)
+    with pytest.raises(NotFound):
+        await send(store, conv, outsider)
+    await store.remove_member(conv.id, b.id, b"{}")
+    with pytest.raises(NotFound):
+        await send(store, conv, b)  # left: no longer a member
+    assert (await store.list_messages(conv.id, None, None, 10))[0] == []

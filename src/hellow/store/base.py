@@ -124,7 +124,9 @@ class Store(Protocol):
         """Give it the next seq and append `message.created`.
 
         The same (sender, conversation, client_id) again returns the first message and no event.
-        `reply_to_id` must name a message of the same conversation, else `NotFound`.
+        A sender who is not a member (in the same atomic step as the write) is `NotFound`:
+        the store is the one membership check a send needs. `reply_to_id` must name a
+        message of the same conversation, else `NotFound`.
         """
 
     async def get_message(self, conversation_id: str, message_id: str) -> MessageRecord | None: ...

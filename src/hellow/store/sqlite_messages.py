@@ -25,6 +25,7 @@ from .sqlite_rows import (
 def append_message(
     conn: sqlite3.Connection, new: NewMessage
 ) -> tuple[MessageRecord, EventRecord | None]:
+    _require_member(conn, new.conversation_id, new.sender_id)
     row = conn.execute(
         "SELECT id FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_id = ?",
         (new.conversation_id, new.sender_id, new.client_id),
@@ -33,7 +34,6 @@ def append_message(
         first = get_msg(conn, row[0])
         assert first is not None
         return first, None
-    _require_member(conn, new.conversation_id, new.sender_id)
     reply = None
     if new.reply_to_id is not None:
         quoted = conn.execute(
