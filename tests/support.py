@@ -190,6 +190,22 @@ class Client:
         assert r.status_code in (200, 201), r.text
         return dict(r.json())
 
+    def all_messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Every message of a conversation, paging forward by seq."""
+        out: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            r = self.get(
+                f"/api/conversations/{conversation_id}/messages",
+                params={"after": after, "limit": 200},
+            )
+            assert r.status_code == 200, r.text
+            page = r.json()
+            out += page["messages"]
+            if not page["has_more"] or not page["messages"]:
+                return out
+            after = out[-1]["seq"]
+
     def close(self) -> None:
         self.http.close()
 

@@ -69,6 +69,23 @@ def test_openapi_json(server):
         )
 
 
+def _keep_sending(
+    client: Client, conversation_id: str, acked: list[dict], stop: threading.Event
+) -> None:
+    """Send until told to stop or the server goes away, keeping what was acknowledged."""
+    i = 0
+    while not stop.is_set():
+        try:
+            r = post_message(client, conversation_id, f"msg {i}")
+        except httpx.HTTPError:
+            return
+        if r.status_code in (200, 201):
+            acked.append(r.json())
+        elif r.status_code >= 500 or r.status_code in (401, 404):
+            return
+        i += 1
+
+
 def test_graceful_shutdown_ends_streams_and_keeps_acknowledged(make_server):
     srv = make_server(HELLOW_SEND_RATE_PER_S="100000")
     a, b = Client.register(srv.url), Client.register(srv.url)
@@ -77,20 +94,7 @@ def test_graceful_shutdown_ends_streams_and_keeps_acknowledged(make_server):
     acked: list[dict] = []
     stop = threading.Event()
 
-    def keep_sending() -> None:
-        i = 0
-        while not stop.is_set():
-            try:
-                r = post_message(a, c["id"], f"msg {i}")
-            except httpx.HTTPError:
-                return
-            if r.status_code in (200, 201):
-                acked.append(r.json())
-            elif r.status_code >= 500 or r.status_code in (401, 404):
-                return
-            i += 1
-
-    sender = threading.Thread(target=keep_sending, daemon=True)
+    sender = threading.Thread(target=_keep_sending, args=(a, c["id"], acked, stop), daemon=True)
     sender.start()
     deadline = time.monotonic() + 20
     while len(acked) < 20 and time.monotonic() < deadline:
@@ -108,12 +112,7 @@ def test_graceful_shutdown_ends_streams_and_keeps_acknowledged(make_server):
     r = login(srv.url, a.user["username"])
     assert r.status_code == 200, r.text
     a2 = Client(srv.url, r.json()["token"])
-    got = a2.get(f"/api/conversations/{c['id']}/messages", params={"limit": 200}).json()["messages"]
-    while got and got[0]["seq"] > 1:
-        older = a2.get(
-            f"/api/conversations/{c['id']}/messages", params={"limit": 200, "before": got[0]["seq"]}
-        ).json()["messages"]
-        got = older + got
+    got = a2.all_messages(c["id"])
     ids = {m["id"] for m in got}
     missing = [m["seq"] for m in acked if m["id"] not in ids]
     assert not missing, f"acknowledged messages lost: {missing}"
@@ -136,18 +135,10 @@ def test_acknowledged_sends_survive_sigkill(make_server):
     acked: list[dict] = []
     stop = threading.Event()
 
-    def keep_sending() -> None:
-        i = 0
-        while not stop.is_set():
-            try:
-                r = post_message(a, c["id"], f"msg {i}")
-            except httpx.HTTPError:
-                return
-            if r.status_code in (200, 201):
-                acked.append(r.json())
-            i += 1
-
-    threads = [threading.Thread(target=keep_sending, daemon=True) for _ in range(3)]
+    threads = [
+        threading.Thread(target=_keep_sending, args=(a, c["id"], acked, stop), daemon=True)
+        for _ in range(3)
+    ]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 20
@@ -161,16 +152,7 @@ def test_acknowledged_sends_survive_sigkill(make_server):
     srv.start()
     token = login(srv.url, a.user["username"]).json()["token"]
     a2 = Client(srv.url, token)
-    got: list[dict] = []
-    after = 0
-    while True:
-        page = a2.get(
-            f"/api/conversations/{c['id']}/messages", params={"after": after, "limit": 200}
-        ).json()
-        got += page["messages"]
-        if not page["has_more"] or not page["messages"]:
-            break
-        after = page["messages"][-1]["seq"]
+    got = a2.all_messages(c["id"])
     ids = {m["id"] for m in got}
     missing = [m["seq"] for m in acked if m["id"] not in ids]
     assert not missing, f"acknowledged, then lost on a crash: {missing}"

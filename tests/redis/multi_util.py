@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
@@ -47,23 +46,6 @@ def login(server: ServerProcess, username: str, password: str = PASSWORD) -> htt
         json={"username": username, "password": password},
         timeout=10,
     )
-
-
-def messages(client: Client, conversation_id: str) -> list[dict[str, Any]]:
-    """Every message of a conversation, paging forward."""
-    out: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        r = client.get(
-            f"/api/conversations/{conversation_id}/messages",
-            params={"after": after, "limit": 200},
-        )
-        assert r.status_code == 200, r.text
-        page = r.json()
-        out += page["messages"]
-        if not page["has_more"]:
-            return out
-        after = out[-1]["seq"]
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 15.0, step: float = 0.1) -> None:

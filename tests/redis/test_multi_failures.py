@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from multi_util import Client, ServerProcess, instances, live, messages, on, ready, wait_until
+from multi_util import Client, ServerProcess, instances, live, on, ready, wait_until
 
 
 def test_kill_9_one_instance_mid_load_and_nothing_acknowledged_is_lost(
@@ -49,7 +49,7 @@ def test_kill_9_one_instance_mid_load_and_nothing_acknowledged_is_lost(
     for t in threads:
         t.join(10)
     assert len(unanswered) == 3  # each victim sender was cut off mid-request
-    stored = messages(on(bob, survivor), conv["id"])
+    stored = on(bob, survivor).all_messages(conv["id"])
     by_client = {m["client_id"]: m for m in stored}
     lost = [c for c in acknowledged if c not in by_client]
     assert lost == [], f"{len(lost)} of {len(acknowledged)} acknowledged messages lost"
@@ -62,7 +62,7 @@ def test_kill_9_one_instance_mid_load_and_nothing_acknowledged_is_lost(
             json={"client_id": client_id, "body": f"load {client_id}"},
         )
         assert r.status_code == (200 if client_id in by_client else 201)
-    after = messages(on(bob, survivor), conv["id"])
+    after = on(bob, survivor).all_messages(conv["id"])
     assert len(after) == len({m["client_id"] for m in after}) == len(acknowledged) + 3
 
 
@@ -105,5 +105,5 @@ def test_redis_restart_gives_503s_then_recovers_and_clients_lose_nothing(
         resumed.wait_for("message.created", id=live_one["id"])
     finally:
         resumed.close()
-    bodies = [m["body"] for m in messages(bob, conv["id"])]
+    bodies = [m["body"] for m in bob.all_messages(conv["id"])]
     assert bodies == [*(m["body"] for m in sent), *(m["body"] for m in after), "live again"]
