@@ -186,12 +186,7 @@ def message_json(
 
 def message(key: str, raw: bytes) -> dict[str, Any]:
     """The stored message as a dict with checked types (the store adds the live quote)."""
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise Garbled(key, "not JSON") from exc
-    if not isinstance(obj, dict):
-        raise Garbled(key, "not a JSON object")
+    obj = json_object(key, raw, "message")
     checks = {
         "id": str,
         "seq": int,
@@ -252,11 +247,12 @@ def record(cid: str, m: dict[str, Any], quoted: dict[str, Any] | None) -> Messag
     )
 
 
-def json_object(key: str, data: bytes) -> dict[str, Any]:
+def json_object(key: str, data: bytes, what: str = "event data") -> dict[str, Any]:
+    """`data` parsed as a JSON object, or `Garbled` saying which stored thing is not one."""
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise Garbled(key, "event data is not JSON") from exc
+        raise Garbled(key, f"{what} is not JSON") from exc
     if not isinstance(obj, dict):
-        raise Garbled(key, "event data is not a JSON object")
+        raise Garbled(key, f"{what} is not a JSON object")
     return obj
